@@ -1,0 +1,245 @@
+"""Hosting one daemon in a process (`manage.py rundaemon <name>`).
+
+The host follows the row: it runs the daemon's loop while `desired_state` is running, and reacts to
+Start / Stop / Restart and to saved configurations within DAEMON_CONTROL_POLL_SECONDS. Exactly one host
+per daemon is active: it holds a lease on the row (owner token + heartbeat, taken by compare-and-set);
+any other host waits as a standby and takes over once the lease is older than DAEMON_LEASE_SECONDS.
+A loop that raises is logged with its traceback, shown as an error and restarted with backoff.
+"""
+
+import asyncio
+import logging
+import os
+import signal
+import socket
+import time
+import traceback
+import uuid
+from datetime import timedelta
+
+from asgiref.sync import sync_to_async
+from django.conf import settings
+from django.db import close_old_connections
+from django.db.models import Q
+from django.utils import timezone
+
+from daemons import services
+from daemons.models import ActualState, Daemon, DesiredState
+from daemons.registry import get_kind
+
+logger = logging.getLogger("daemons.host")
+
+STOP_GRACE_SECONDS = 5.0
+# A loop that ran this long without raising is considered healthy again: backoff starts over.
+HEALTHY_AFTER_SECONDS = 60.0
+
+
+def db(func):
+    """Run ORM code off the event loop, on the one thread that owns this process's DB connection."""
+    return sync_to_async(func, thread_sensitive=True)
+
+
+class DaemonHost:
+    def __init__(self, name: str):
+        self.name = name
+        self.token = uuid.uuid4().hex
+        self.hostname = socket.gethostname()
+        self.pid = os.getpid()
+        self.shutdown = asyncio.Event()
+        self.daemon = None
+        self.loop_task: asyncio.Task | None = None
+        self.active = False
+        self.applied_config_version = None
+        self.applied_restart = None
+        self.failures = 0
+        self.retry_at = 0.0
+        self.loop_started = 0.0
+        self._last_beat = 0.0
+        self._said_standby = False
+
+    # --- main -----------------------------------------------------------------------------------
+
+    async def serve(self) -> int:
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            loop.add_signal_handler(sig, self.shutdown.set)
+        row = await db(Daemon.objects.get)(name=self.name)
+        self.daemon_id = row.pk
+        self.cls = get_kind(row.kind)
+        logger.info("Host %s:%s for daemon %s started", self.hostname, self.pid, self.name)
+        while not self.shutdown.is_set():
+            try:
+                await self._tick()
+            except Exception:
+                # The database may be briefly unavailable; never let the host die for it.
+                logger.exception("Host %s: control step failed", self.name)
+                await db(close_old_connections)()
+            await self._wait(settings.DAEMON_CONTROL_POLL_SECONDS)
+        await self._shutdown()
+        return 0
+
+    async def _wait(self, seconds: float):
+        try:
+            await asyncio.wait_for(self.shutdown.wait(), timeout=seconds)
+        except TimeoutError:
+            pass
+
+    async def _tick(self):
+        if not self.active:
+            self.active = await db(self._try_acquire)()
+            if not self.active:
+                if not self._said_standby:
+                    logger.info("Daemon %s is hosted elsewhere; this host waits as a standby", self.name)
+                    self._said_standby = True
+                return
+            self._said_standby = False
+            await self._log("INFO", f"Host {self.hostname}:{self.pid} is now active for this daemon")
+        row = await db(self._renew_and_read)()
+        if row is None:
+            logger.warning("Daemon %s: lease lost to another host; stopping the loop here", self.name)
+            await self._stop_loop(clear=False)
+            self.active = False
+            return
+        await self._reconcile(row)
+
+    # --- lease --------------------------------------------------------------------------------
+
+    def _lease_filter(self):
+        expired = timezone.now() - timedelta(seconds=settings.DAEMON_LEASE_SECONDS)
+        return (
+            Q(lease_owner="")
+            | Q(lease_owner=self.token)
+            | Q(heartbeat_at__isnull=True)
+            | Q(heartbeat_at__lt=expired)
+        )
+
+    def _try_acquire(self) -> bool:
+        # Compare-and-set: of two hosts racing for a free or expired lease, one update matches.
+        now = timezone.now()
+        taken = (
+            Daemon.objects.filter(pk=self.daemon_id)
+            .filter(self._lease_filter())
+            .update(lease_owner=self.token, lease_host=self.hostname, lease_pid=self.pid, heartbeat_at=now)
+        )
+        if taken:
+            self._last_beat = time.monotonic()
+        return bool(taken)
+
+    def _renew_and_read(self) -> Daemon | None:
+        if time.monotonic() - self._last_beat >= settings.DAEMON_HEARTBEAT_SECONDS:
+            renewed = Daemon.objects.filter(pk=self.daemon_id, lease_owner=self.token).update(
+                heartbeat_at=timezone.now()
+            )
+            if not renewed:
+                return None
+            self._last_beat = time.monotonic()
+        row = Daemon.objects.get(pk=self.daemon_id)
+        return row if row.lease_owner == self.token else None
+
+    def _release(self):
+        Daemon.objects.filter(pk=self.daemon_id, lease_owner=self.token).update(
+            lease_owner="", lease_pid=None, heartbeat_at=None
+        )
+
+    # --- reconciling the row with the loop -----------------------------------------------------
+
+    async def _reconcile(self, row: Daemon):
+        loop_alive = self.loop_task is not None and not self.loop_task.done()
+        if self.loop_task is not None and self.loop_task.done():
+            await self._loop_ended(row)
+            loop_alive = False
+        if row.desired_state == DesiredState.STOPPED:
+            if loop_alive:
+                await self._stop_loop(clear=True)
+                await self._log("INFO", "Daemon stopped")
+            elif row.actual_state != ActualState.STOPPED or row.current_status:
+                await db(services.clear_status)(self.daemon_id, actual_state=ActualState.STOPPED, started_at=None)
+            self.failures = 0
+            self.retry_at = 0.0
+            self.applied_restart = row.restart_requested
+            return
+        if loop_alive and row.restart_requested != self.applied_restart:
+            await self._stop_loop(clear=True)
+            await self._log("INFO", "Daemon restarting")
+            loop_alive = False
+            self.failures = 0
+            self.retry_at = 0.0
+        if loop_alive:
+            if row.config_version != self.applied_config_version:
+                self.daemon.apply_config(services.effective_config(row))
+                self.applied_config_version = row.config_version
+                await self._log("INFO", f"Configuration updated: {self.daemon.config}")
+            return
+        if time.monotonic() >= self.retry_at:
+            await self._start_loop(row)
+
+    async def _start_loop(self, row: Daemon):
+        config = services.effective_config(row)
+        self.daemon = self.cls(row.pk, row.name, config)
+        self.applied_config_version = row.config_version
+        self.applied_restart = row.restart_requested
+        self.loop_started = time.monotonic()
+        await db(services.save_fields)(
+            self.daemon_id, actual_state=ActualState.RUNNING, started_at=timezone.now()
+        )
+        await self._log("INFO", f"Daemon started on {self.hostname} (pid {self.pid})")
+        self.loop_task = asyncio.create_task(self.daemon.run(), name=f"daemon-{self.name}")
+
+    async def _loop_ended(self, row: Daemon):
+        """The loop task finished on its own: a crash (or an unexpected return) while it should run."""
+        task, self.loop_task = self.loop_task, None
+        exc = task.exception() if not task.cancelled() else None
+        if self.daemon is not None and not self.daemon.running and exc is None:
+            return  # it was asked to stop
+        if exc is None:
+            exc = RuntimeError("The daemon loop returned although the daemon should be running")
+        if time.monotonic() - self.loop_started > HEALTHY_AFTER_SECONDS:
+            self.failures = 0
+        self.failures += 1
+        delay = min(settings.DAEMON_RESTART_BACKOFF_MAX_SECONDS, 2 ** (self.failures - 1))
+        self.retry_at = time.monotonic() + delay
+        trace = "".join(traceback.format_exception(exc))
+        summary = f"{type(exc).__name__}: {exc}"
+        logger.error("Daemon %s crashed: %s", self.name, trace)
+        await self._log("ERROR", f"Daemon crashed: {summary}\n{trace}")
+        await db(services.save_fields)(
+            self.daemon_id,
+            actual_state=ActualState.ERROR,
+            last_error=trace[-10_000:],
+            last_error_at=timezone.now(),
+            current_status=f"Error: {summary} (restarting in {delay:g} s)"[:500],
+            current_job_id=None,
+            current_job_type=None,
+            status_updated_at=timezone.now(),
+        )
+
+    async def _stop_loop(self, *, clear: bool):
+        task = self.loop_task
+        if task is not None and not task.done():
+            self.daemon.request_stop()
+            try:
+                await asyncio.wait_for(asyncio.shield(task), timeout=STOP_GRACE_SECONDS)
+            except TimeoutError:
+                task.cancel()
+            except Exception:
+                logger.exception("Daemon %s raised while stopping", self.name)
+            if not task.done():
+                try:
+                    await task
+                except BaseException:  # cancelled or raised: it is over either way
+                    pass
+        self.loop_task = None
+        if clear:
+            await db(services.clear_status)(self.daemon_id, actual_state=ActualState.STOPPED, started_at=None)
+
+    async def _shutdown(self):
+        if self.active:
+            was_running = self.loop_task is not None and not self.loop_task.done()
+            await self._stop_loop(clear=True)
+            if was_running:
+                await self._log("INFO", "Daemon stopped: host shutting down")
+            await db(self._release)()
+        logger.info("Host %s:%s for daemon %s stopped", self.hostname, self.pid, self.name)
+
+    async def _log(self, level: str, message: str):
+        await db(services.add_log)(Daemon(pk=self.daemon_id, name=self.name), level, message)

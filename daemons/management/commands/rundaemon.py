@@ -1,0 +1,27 @@
+import asyncio
+
+from django.core.management.base import BaseCommand, CommandError
+
+from daemons.host import DaemonHost
+from daemons.models import Daemon
+from daemons.registry import get_kind
+from orchestrator.dbtag import tag_connection
+from orchestrator.live import flush
+
+
+class Command(BaseCommand):
+    help = "Host one daemon: runs its loop while its desired state is running (see DESIGN §2)."
+
+    def add_arguments(self, parser):
+        parser.add_argument("name", help="Daemon name, e.g. auto_stash_sync")
+
+    def handle(self, *args, name, **options):
+        daemon = Daemon.objects.filter(name=name).first()
+        if daemon is None or get_kind(daemon.kind) is None:
+            known = ", ".join(Daemon.objects.order_by("name").values_list("name", flat=True)) or "(none)"
+            raise CommandError(f"Unknown daemon {name!r}. Known daemons: {known}")
+        tag_connection(f"rundaemon:{name}")
+        code = asyncio.run(DaemonHost(name).serve())
+        flush(2.0)
+        if code:
+            raise CommandError(f"Daemon host exited with code {code}", returncode=code)

@@ -1,0 +1,168 @@
+from django.db import models
+from django.urls import reverse
+
+from jobs.models import Job
+
+
+class DesiredState(models.TextChoices):
+    RUNNING = "running", "Running"
+    STOPPED = "stopped", "Stopped"
+
+
+class ActualState(models.TextChoices):
+    STOPPED = "stopped", "Stopped"
+    RUNNING = "running", "Running"
+    ERROR = "error", "Error"
+
+
+class Daemon(models.Model):
+    """One long-lived daemon. Its host process (`rundaemon <name>`) follows `desired_state`."""
+
+    name = models.SlugField(max_length=100, unique=True)
+    kind = models.CharField(max_length=100)
+    desired_state = models.CharField(max_length=20, choices=DesiredState.choices, default=DesiredState.STOPPED)
+    actual_state = models.CharField(max_length=20, choices=ActualState.choices, default=ActualState.STOPPED)
+    auto_start = models.BooleanField(default=False, help_text="Start this daemon whenever the stack starts.")
+    configuration = models.JSONField(default=dict, blank=True)
+    # Bumped on every saved configuration and on every Restart request; the host compares them with what it
+    # last applied, so changes reach a running daemon without a process restart.
+    config_version = models.PositiveIntegerField(default=0)
+    restart_requested = models.PositiveIntegerField(default=0)
+
+    current_status = models.CharField(max_length=500, blank=True, null=True)
+    current_job_id = models.CharField(max_length=36, blank=True, null=True)
+    current_job_type = models.CharField(max_length=100, blank=True, null=True)
+    status_updated_at = models.DateTimeField(blank=True, null=True)
+
+    lease_owner = models.CharField(max_length=64, blank=True)
+    lease_host = models.CharField(max_length=255, blank=True)
+    lease_pid = models.PositiveIntegerField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    last_error = models.TextField(blank=True)
+    last_error_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name
+
+    def get_absolute_url(self):
+        return reverse("daemons:detail", args=[self.name])
+
+    @property
+    def display_name(self) -> str:
+        from daemons.registry import get_kind
+
+        kind = get_kind(self.kind)
+        return kind.title if kind else self.name
+
+    @property
+    def current_job_url(self):
+        if not self.current_job_id:
+            return None
+        return reverse("jobs:detail", args=[self.current_job_id])
+
+    def to_state(self) -> dict:
+        """The whole current state, as pushed to live pages and returned by the API."""
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "display_name": self.display_name,
+            "desired_state": self.desired_state,
+            "actual_state": self.actual_state,
+            "auto_start": self.auto_start,
+            "current_status": self.current_status,
+            "current_job_id": self.current_job_id,
+            "current_job_type": self.current_job_type,
+            "current_job_url": self.current_job_url,
+            "status_updated_at": _iso(self.status_updated_at),
+            "lease_host": self.lease_host,
+            "lease_pid": self.lease_pid,
+            "heartbeat_at": _iso(self.heartbeat_at),
+            "started_at": _iso(self.started_at),
+            "last_error": self.last_error,
+            "last_error_at": _iso(self.last_error_at),
+            "url": self.get_absolute_url(),
+        }
+
+
+class LogLevel(models.TextChoices):
+    DEBUG = "DEBUG", "Debug"
+    INFO = "INFO", "Info"
+    WARNING = "WARNING", "Warning"
+    ERROR = "ERROR", "Error"
+
+
+LEVEL_ORDER = {"DEBUG": 10, "INFO": 20, "WARNING": 30, "ERROR": 40}
+
+
+class DaemonLog(models.Model):
+    daemon = models.ForeignKey(Daemon, on_delete=models.CASCADE, related_name="logs")
+    level = models.CharField(max_length=10, choices=LogLevel.choices)
+    message = models.TextField()
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        indexes = [
+            # Log tail: a daemon's newest lines, optionally at a level.
+            models.Index(fields=["daemon", "-created_at"], name="daemonlog_daemon_created"),
+            models.Index(fields=["daemon", "level", "-created_at"], name="daemonlog_daemon_level"),
+        ]
+
+    def to_state(self) -> dict:
+        return {
+            "id": self.pk,
+            "daemon": self.daemon.name,
+            "level": self.level,
+            "message": self.message,
+            "created_at": _iso(self.created_at),
+        }
+
+
+class JobAction(models.TextChoices):
+    LAUNCHED = "LAUNCHED", "Launched"
+    CANCELLED = "CANCELLED", "Cancelled"
+    FINISHED = "FINISHED", "Finished"
+    FAILED = "FAILED", "Failed"
+
+
+class DaemonJobHistory(models.Model):
+    """What a daemon did with a job: launched it, cancelled it, saw it finish or fail."""
+
+    daemon = models.ForeignKey(Daemon, on_delete=models.CASCADE, related_name="job_history")
+    # The job row may be purged by retention; the id and type stay readable.
+    job = models.ForeignKey(Job, null=True, blank=True, on_delete=models.SET_NULL, related_name="daemon_history")
+    job_uuid = models.UUIDField()
+    job_type = models.CharField(max_length=50)
+    action = models.CharField(max_length=20, choices=JobAction.choices)
+    reason = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name_plural = "daemon job history"
+        indexes = [
+            # Daemon detail: its newest history entries.
+            models.Index(fields=["daemon", "-created_at"], name="daemonhist_daemon_created"),
+        ]
+
+    def to_state(self) -> dict:
+        return {
+            "id": self.pk,
+            "daemon": self.daemon.name,
+            "job_id": str(self.job_uuid),
+            "job_type": self.job_type,
+            "job_url": reverse("jobs:detail", args=[self.job_uuid]) if self.job_id else None,
+            "action": self.action,
+            "reason": self.reason,
+            "created_at": _iso(self.created_at),
+        }
+
+
+def _iso(value):
+    return value.isoformat() if value else None

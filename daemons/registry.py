@@ -1,0 +1,28 @@
+"""The daemon-kind registry: one module per kind under daemons/kinds/, one line per kind here.
+
+Each registered kind has a Daemon row of the same name, created (with its default configuration) on
+migrate. Kinds that later issues add: auto_stash_sync, auto_stash_generation, auto_video_analysis,
+auto_plan_applier, download_processor.
+"""
+
+
+def _build_registry() -> dict:
+    from daemons.kinds.test import TestDaemon
+
+    kinds = [TestDaemon]
+    return {kind.kind: kind for kind in kinds}
+
+
+_REGISTRY = None
+
+
+def registry() -> dict:
+    """kind name -> BaseDaemon subclass (built lazily: kinds import models)."""
+    global _REGISTRY
+    if _REGISTRY is None:
+        _REGISTRY = _build_registry()
+    return _REGISTRY
+
+
+def get_kind(kind: str):
+    return registry().get(kind)

@@ -1,0 +1,219 @@
+"""Daemon operations shared by the pages, the API, the admin, the hosts and the daemons themselves."""
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.db.models import F
+from django.utils import timezone
+
+from daemons.models import ActualState, Daemon, DaemonJobHistory, DaemonLog, DesiredState, LogLevel
+
+
+class ConfigError(Exception):
+    """An invalid configuration; `errors` maps each field to its messages. Nothing was saved."""
+
+    def __init__(self, errors: dict):
+        super().__init__("Invalid configuration")
+        self.errors = errors
+
+
+# --- rows ------------------------------------------------------------------------------------
+
+
+def ensure_daemon_rows(using: str = "default"):
+    """Give every registered kind its row (with its typed default configuration)."""
+    from daemons.registry import registry
+
+    for kind, cls in registry().items():
+        daemon, created = Daemon.objects.using(using).get_or_create(
+            name=kind,
+            defaults={
+                "kind": kind,
+                "configuration": cls.config_schema.defaults(),
+                "auto_start": cls.default_auto_start,
+            },
+        )
+        if not created:
+            # A kind that gained settings since the row was written gets their defaults.
+            missing = {k: v for k, v in cls.config_schema.defaults().items() if k not in daemon.configuration}
+            if missing:
+                daemon.configuration = {**daemon.configuration, **missing}
+                daemon.save(using=using, update_fields=["configuration", "updated_at"])
+
+
+def schema_for(daemon: Daemon):
+    from daemons.registry import get_kind
+
+    cls = get_kind(daemon.kind)
+    return cls.config_schema if cls else None
+
+
+def effective_config(daemon: Daemon) -> dict:
+    """The stored configuration over the kind's defaults, validated (invalid stored keys fall back)."""
+    schema = schema_for(daemon)
+    stored = daemon.configuration if isinstance(daemon.configuration, dict) else {}
+    merged = {**schema.defaults(), **{k: v for k, v in stored.items() if k in schema.defaults()}}
+    clean, errors = schema.validate(merged)
+    for name in errors:
+        clean[name] = schema.defaults()[name]
+    return clean
+
+
+# --- writes (each publishes the daemon's whole state after commit) ----------------------------
+
+
+def save_fields(daemon_id: int, **fields):
+    fields["updated_at"] = timezone.now()
+    Daemon.objects.filter(pk=daemon_id).update(**fields)
+    publish_daemon(daemon_id)
+
+
+def set_status(daemon_id: int, message, job_id=None, job_type=None):
+    save_fields(
+        daemon_id,
+        current_status=message[:500] if message is not None else None,
+        current_job_id=job_id,
+        current_job_type=job_type,
+        status_updated_at=timezone.now() if message is not None else None,
+    )
+
+
+def clear_status(daemon_id: int, **extra):
+    save_fields(
+        daemon_id, current_status=None, current_job_id=None, current_job_type=None, status_updated_at=None, **extra
+    )
+
+
+def add_log(daemon: Daemon, level: str, message: str) -> DaemonLog:
+    level = level.upper()
+    if level not in LogLevel.values:
+        level = LogLevel.INFO
+    entry = DaemonLog.objects.create(daemon=daemon, level=level, message=message)
+    _publish_to_daemon_group(daemon.name, "daemon_log", "log", entry)
+    return entry
+
+
+def add_job_history(daemon: Daemon, job, action: str, reason: str = "") -> DaemonJobHistory:
+    entry = DaemonJobHistory.objects.create(
+        daemon=daemon, job=job, job_uuid=job.pk, job_type=job.type, action=action, reason=reason
+    )
+    _publish_to_daemon_group(daemon.name, "daemon_job_history", "entry", entry)
+    return entry
+
+
+# --- control ---------------------------------------------------------------------------------
+
+
+def start(daemon: Daemon) -> Daemon:
+    save_fields(daemon.pk, desired_state=DesiredState.RUNNING)
+    daemon.refresh_from_db()
+    return daemon
+
+
+def stop(daemon: Daemon) -> Daemon:
+    save_fields(daemon.pk, desired_state=DesiredState.STOPPED)
+    daemon.refresh_from_db()
+    return daemon
+
+
+def restart(daemon: Daemon) -> Daemon:
+    """Stop and start the loop (a stopped daemon is simply started)."""
+    save_fields(daemon.pk, desired_state=DesiredState.RUNNING, restart_requested=F("restart_requested") + 1)
+    daemon.refresh_from_db()
+    return daemon
+
+
+def start_all() -> list[str]:
+    """Start every stopped daemon that has auto-start enabled (the others stay as they are)."""
+    targets = Daemon.objects.filter(auto_start=True, desired_state=DesiredState.STOPPED)
+    return [start(d).name for d in targets]
+
+
+def stop_all() -> list[str]:
+    return [stop(d).name for d in Daemon.objects.filter(desired_state=DesiredState.RUNNING)]
+
+
+def restart_all() -> list[str]:
+    return [restart(d).name for d in Daemon.objects.filter(desired_state=DesiredState.RUNNING)]
+
+
+def apply_auto_start() -> list[str]:
+    """At stack start: daemons with auto-start on are set to run."""
+    return start_all()
+
+
+def set_auto_start(daemon: Daemon, value: bool) -> Daemon:
+    """Toggle auto-start only; the configuration is never touched."""
+    save_fields(daemon.pk, auto_start=bool(value))
+    daemon.refresh_from_db()
+    return daemon
+
+
+def update_configuration(daemon: Daemon, data, *, partial: bool = False) -> Daemon:
+    """Validate and save a configuration; a running daemon picks it up without restarting its process.
+
+    `partial` merges the given keys into the current configuration. Raises ConfigError, saving nothing.
+    """
+    schema = schema_for(daemon)
+    if partial and isinstance(data, dict):
+        data = {**effective_config(daemon), **data}
+    clean, errors = schema.validate(data)
+    if errors:
+        raise ConfigError(errors)
+    save_fields(daemon.pk, configuration=clean, config_version=F("config_version") + 1)
+    daemon.refresh_from_db()
+    return daemon
+
+
+def reset_configuration(daemon: Daemon) -> Daemon:
+    return update_configuration(daemon, schema_for(daemon).defaults())
+
+
+def purge_old_logs(daemon_id: int) -> int:
+    cutoff = timezone.now() - timedelta(days=settings.DAEMON_LOG_RETENTION_DAYS)
+    deleted, _ = DaemonLog.objects.filter(daemon_id=daemon_id, created_at__lt=cutoff).delete()
+    return deleted
+
+
+def is_stale(daemon: Daemon, now=None) -> bool:
+    """Running, but its status has not changed for longer than DAEMON_STALE_AFTER_SECONDS."""
+    if daemon.actual_state != ActualState.RUNNING or not daemon.status_updated_at:
+        return False
+    now = now or timezone.now()
+    return (now - daemon.status_updated_at).total_seconds() > settings.DAEMON_STALE_AFTER_SECONDS
+
+
+# --- live publishing ---------------------------------------------------------------------------
+
+
+def publish_daemon(daemon_id: int):
+    """After commit, push the daemon's whole current state (re-read) to the daemons group."""
+    from orchestrator.live import publish
+
+    def send():
+        daemon = Daemon.objects.filter(pk=daemon_id).first()
+        if daemon is None:
+            return
+        publish("daemons", daemon_payload(daemon))
+
+    transaction.on_commit(send)
+
+
+def daemon_payload(daemon: Daemon) -> dict:
+    from django.template.loader import render_to_string
+
+    return {
+        "type": "daemon",
+        "daemon": daemon.to_state(),
+        "html": {"status": render_to_string("daemons/_status.html", {"daemon": daemon})},
+    }
+
+
+def _publish_to_daemon_group(name: str, message_type: str, key: str, entry):
+    from orchestrator.live import publish
+
+    def send():
+        publish(f"daemon.{name}", {"type": message_type, key: entry.to_state()})
+
+    transaction.on_commit(send)

@@ -1,0 +1,143 @@
+import uuid
+
+from django.db import models
+from django.db.models import Q
+from django.urls import reverse
+
+
+class JobType(models.TextChoices):
+    SYNC = "sync", "Sync"
+    SYNC_SCENES = "sync_scenes", "Sync scenes"
+    ANALYSIS = "analysis", "Scene analysis"
+    APPLY_PLAN = "apply_plan", "Apply plan"
+    PROCESS_DOWNLOADS = "process_downloads", "Process downloads"
+    STASH_SCAN = "stash_scan", "Stash metadata scan"
+    STASH_GENERATE = "stash_generate", "Stash generate metadata"
+    CHECK_STASH_GENERATE = "check_stash_generate", "Check resource generation"
+    TEST = "test", "Test job"
+
+
+class JobStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    RUNNING = "running", "Running"
+    CANCELLING = "cancelling", "Cancelling"
+    COMPLETED = "completed", "Completed"
+    FAILED = "failed", "Failed"
+    CANCELLED = "cancelled", "Cancelled"
+
+
+ACTIVE_STATUSES = (JobStatus.PENDING, JobStatus.RUNNING, JobStatus.CANCELLING)
+TERMINAL_STATUSES = (JobStatus.COMPLETED, JobStatus.FAILED, JobStatus.CANCELLED)
+# Statuses in which a worker is executing the handler.
+EXECUTING_STATUSES = (JobStatus.RUNNING, JobStatus.CANCELLING)
+
+
+class Job(models.Model):
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    type = models.CharField(max_length=50, choices=JobType.choices)
+    status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
+    progress = models.FloatField(default=0)
+    processed_items = models.PositiveIntegerField(default=0)
+    total_items = models.PositiveIntegerField(null=True, blank=True)
+    message = models.CharField(max_length=500, blank=True)
+    parameters = models.JSONField(default=dict, blank=True)
+    result = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
+    # Name of the daemon that launched the job ("" when started by a person or the API).
+    created_by = models.CharField(max_length=100, blank=True)
+    # Id of the external task the job drives (e.g. a Stash job id), so cancellation can stop it.
+    external_id = models.CharField(max_length=100, blank=True)
+    worker = models.CharField(max_length=200, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    cancel_requested_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        indexes = [
+            # The claim query: oldest pending job first.
+            models.Index(
+                fields=["created_at"], name="job_pending_created", condition=Q(status="pending")
+            ),
+            # Per-type running counts at claim time and stale-worker recovery scan executing jobs only.
+            models.Index(
+                fields=["type", "heartbeat_at"],
+                name="job_executing_type",
+                condition=Q(status__in=["running", "cancelling"]),
+            ),
+            # Jobs page history: filter by type/status, newest first.
+            models.Index(fields=["status", "-created_at"], name="job_status_created"),
+            models.Index(fields=["type", "-created_at"], name="job_type_created"),
+            # Daemon filter on the jobs list and API.
+            models.Index(fields=["created_by", "-created_at"], name="job_created_by"),
+            # Retention purge of finished jobs.
+            models.Index(fields=["finished_at"], name="job_finished_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.get_type_display()} {str(self.id)[:8]} ({self.status})"
+
+    def get_absolute_url(self):
+        return reverse("jobs:detail", args=[self.pk])
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ACTIVE_STATUSES
+
+    @property
+    def is_finished(self) -> bool:
+        return self.status in TERMINAL_STATUSES
+
+    @property
+    def can_cancel(self) -> bool:
+        return self.status in (JobStatus.PENDING, JobStatus.RUNNING)
+
+    @property
+    def can_retry(self) -> bool:
+        return self.status in (JobStatus.FAILED, JobStatus.CANCELLED)
+
+    @property
+    def duration_seconds(self) -> float | None:
+        if not self.started_at:
+            return None
+        from django.utils import timezone
+
+        end = self.finished_at or timezone.now()
+        return max(0.0, (end - self.started_at).total_seconds())
+
+    def to_state(self) -> dict:
+        """The whole current state, as pushed to live pages and returned by the API."""
+        return {
+            "id": str(self.id),
+            "type": self.type,
+            "type_label": self.get_type_display(),
+            "status": self.status,
+            "progress": round(self.progress, 1),
+            "processed_items": self.processed_items,
+            "total_items": self.total_items,
+            "message": self.message,
+            "parameters": self.parameters,
+            "result": self.result,
+            "error": self.error,
+            "parent_id": str(self.parent_id) if self.parent_id else None,
+            "retry_of_id": str(self.retry_of_id) if self.retry_of_id else None,
+            "created_by": self.created_by,
+            "external_id": self.external_id,
+            "worker": self.worker,
+            "heartbeat_at": _iso(self.heartbeat_at),
+            "cancel_requested_at": _iso(self.cancel_requested_at),
+            "created_at": _iso(self.created_at),
+            "started_at": _iso(self.started_at),
+            "finished_at": _iso(self.finished_at),
+            "updated_at": _iso(self.updated_at),
+            "url": self.get_absolute_url(),
+        }
+
+
+def _iso(value):
+    return value.isoformat() if value else None

@@ -1,0 +1,164 @@
+"""The job worker: claims pending jobs and runs them in N slots (threads), with heartbeats.
+
+One unit of work (`_step`) claims a job if a slot is free and reports whether it found work; the loop
+drains work and sleeps (interruptibly) only when idle. SIGTERM/SIGINT stop claiming, ask running
+handlers to stop, wait a little, and record anything still running as interrupted.
+"""
+
+import logging
+import os
+import socket
+import threading
+import time
+import traceback
+import uuid
+from concurrent.futures import Future, ThreadPoolExecutor
+
+from django.conf import settings
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from jobs.claim import claim_next
+from jobs.context import JobCancelled, JobContext
+from jobs.models import EXECUTING_STATUSES, Job, JobStatus
+from jobs.services import publish_job, purge_finished_jobs, recover_stale_jobs
+from jobs.types import get_kind
+
+logger = logging.getLogger(__name__)
+
+PURGE_INTERVAL = 3600.0
+SHUTDOWN_GRACE = 7.0
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:6]}"
+
+
+class Worker:
+    def __init__(self, concurrency: int = 2, name: str | None = None, poll: float | None = None):
+        self.concurrency = concurrency
+        self.name = name or worker_name()
+        self.poll = settings.JOB_POLL_SECONDS if poll is None else poll
+        self.stopping = threading.Event()
+        self._wake = threading.Event()
+        self._active: dict = {}  # job id -> Future
+        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
+        self._last_beat = 0.0
+        self._last_purge = 0.0
+
+    def request_stop(self, *_):
+        self.stopping.set()
+        self._wake.set()
+
+    def run(self):
+        logger.info("Job worker %s started with %d slots", self.name, self.concurrency)
+        self._maintenance(force=True)
+        while not self.stopping.is_set():
+            found = self._step()
+            self._maintenance()
+            if not found:
+                self._wake.wait(self.poll)
+                self._wake.clear()
+        self._shutdown()
+        logger.info("Job worker %s stopped", self.name)
+
+    def _step(self) -> bool:
+        """Claim and start one job if a slot is free. Returns whether it started one."""
+        self._reap()
+        if len(self._active) >= self.concurrency:
+            return False
+        close_old_connections()
+        job = claim_next(self.name)
+        if job is None:
+            return False
+        publish_job(job)
+        future = self._executor.submit(self._execute, job)
+        self._active[job.pk] = future
+        future.add_done_callback(lambda _f: self._wake.set())
+        return True
+
+    def _reap(self):
+        for job_id, future in list(self._active.items()):
+            if future.done():
+                del self._active[job_id]
+
+    def _maintenance(self, force: bool = False):
+        now = time.monotonic()
+        if force or now - self._last_beat >= settings.JOB_HEARTBEAT_SECONDS:
+            self._last_beat = now
+            self._heartbeat()
+            recover_stale_jobs()
+        if force or now - self._last_purge >= PURGE_INTERVAL:
+            self._last_purge = now
+            purged = purge_finished_jobs()
+            if purged:
+                logger.info("Deleted %d finished jobs past retention", purged)
+
+    def _heartbeat(self):
+        if self._active:
+            Job.objects.filter(pk__in=list(self._active), worker=self.name, status__in=EXECUTING_STATUSES).update(
+                heartbeat_at=timezone.now()
+            )
+
+    def _execute(self, job: Job):
+        """Run one job's handler in a slot thread and record how it ended."""
+        try:
+            kind = get_kind(job.type)
+            if kind is None:
+                self._finish(job, JobStatus.FAILED, error=f"No handler registered for job type {job.type!r}")
+                return
+            ctx = JobContext(job, shutdown=self.stopping)
+            try:
+                result = kind.handler(ctx, dict(job.parameters))
+            except JobCancelled as exc:
+                if self.stopping.is_set() and job.status != JobStatus.CANCELLING:
+                    self._finish(job, JobStatus.FAILED, error=f"{exc}; retry it to run it again")
+                else:
+                    self._finish(job, JobStatus.CANCELLED, error=str(exc), message="Cancelled")
+            except Exception as exc:
+                logger.exception("Job %s (%s) failed", job.pk, job.type)
+                detail = "".join(traceback.format_exception(exc)[-3:])
+                self._finish(job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}", result={"traceback": detail})
+            else:
+                self._finish(job, JobStatus.COMPLETED, result=result, message="Completed")
+        finally:
+            connections.close_all()
+
+    def _finish(self, job: Job, status: str, *, error: str = "", result=None, message: str | None = None):
+        """Write the terminal state, only if this worker still owns the running job (compare-and-set)."""
+        now = timezone.now()
+        fields = {
+            "status": status,
+            "error": error[:10_000],
+            "finished_at": now,
+            "updated_at": now,
+            "message": (message or (error.splitlines()[0] if error else status.capitalize()))[:500],
+        }
+        if result is not None:
+            fields["result"] = result
+        if status == JobStatus.COMPLETED:
+            fields["progress"] = 100.0
+        done = Job.objects.filter(pk=job.pk, worker=self.name, status__in=EXECUTING_STATUSES).update(**fields)
+        if not done:
+            logger.warning("Job %s was no longer ours when it ended (recovered or deleted)", job.pk)
+            return
+        publish_job(Job.objects.get(pk=job.pk))
+
+    def _shutdown(self):
+        """Give running handlers a moment to stop cooperatively, then record the rest as interrupted."""
+        deadline = time.monotonic() + SHUTDOWN_GRACE
+        for future in list(self._active.values()):
+            remaining = deadline - time.monotonic()
+            if remaining > 0:
+                _wait(future, remaining)
+        self._executor.shutdown(wait=False, cancel_futures=True)
+        leftover = Job.objects.filter(worker=self.name, status__in=EXECUTING_STATUSES)
+        for job in leftover:
+            self._finish(job, JobStatus.FAILED, error="Interrupted: the worker was shut down; retry it to run it again")
+
+
+def _wait(future: Future, timeout: float):
+    try:
+        future.result(timeout=timeout)
+    except Exception:  # the job's own outcome is already recorded by _execute
+        pass

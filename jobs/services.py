@@ -1,0 +1,157 @@
+"""Creating, cancelling, retrying and recovering jobs: the rules every entry point shares."""
+
+import logging
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from jobs.models import EXECUTING_STATUSES, TERMINAL_STATUSES, Job, JobStatus
+from jobs.types import REGISTRY, get_kind
+
+logger = logging.getLogger(__name__)
+
+
+class JobError(Exception):
+    """A request about a job that cannot be honoured; `errors` maps fields to messages."""
+
+    def __init__(self, message: str, errors: dict | None = None):
+        super().__init__(message)
+        self.message = message
+        self.errors = errors or {}
+
+
+class JobStateError(JobError):
+    """The job is in a state that does not allow the action (e.g. cancelling a finished job)."""
+
+
+def validate_job_request(job_type, parameters) -> dict:
+    """Return the cleaned parameters for a new job of `job_type`, or raise JobError."""
+    kind = get_kind(job_type) if isinstance(job_type, str) else None
+    if kind is None:
+        known = ", ".join(sorted(REGISTRY))
+        raise JobError(
+            f"Unknown job type {job_type!r}. Available job types: {known}.",
+            {"type": [f"Unknown job type. Available job types: {known}."]},
+        )
+    if parameters is None:
+        parameters = {}
+    clean, errors = kind.parameters.validate(parameters)
+    if errors:
+        raise JobError(f"Invalid parameters for a {job_type} job.", {"parameters": errors})
+    return clean
+
+
+def create_job(job_type: str, parameters=None, *, created_by: str = "", parent=None, retry_of=None) -> Job:
+    """Validate and enqueue a job; a worker picks it up. Raises JobError on bad input."""
+    clean = validate_job_request(job_type, parameters)
+    return Job.objects.create(
+        type=job_type,
+        parameters=clean,
+        created_by=created_by,
+        parent=parent,
+        retry_of=retry_of,
+        message="Waiting for a worker",
+    )
+
+
+def cancel_job(job: Job) -> Job:
+    """Cancel a job: a pending one at once, a running one cooperatively (running → cancelling).
+
+    Compare-and-set on the status, so a worker claiming the job at the same moment either sees it
+    cancelled (and never runs it) or has already claimed it (and we request cooperative cancellation).
+    """
+    now = timezone.now()
+    for _ in range(3):
+        if job.status == JobStatus.PENDING:
+            done = Job.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
+                status=JobStatus.CANCELLED,
+                error="Cancelled before it started",
+                message="Cancelled before it started",
+                cancel_requested_at=now,
+                finished_at=now,
+                updated_at=now,
+            )
+        elif job.status == JobStatus.RUNNING:
+            done = Job.objects.filter(pk=job.pk, status=JobStatus.RUNNING).update(
+                status=JobStatus.CANCELLING,
+                message="Cancellation requested",
+                cancel_requested_at=now,
+                updated_at=now,
+            )
+        elif job.status == JobStatus.CANCELLING:
+            return job
+        else:
+            raise JobStateError(f"Cannot cancel a {job.status} job.")
+        job.refresh_from_db()
+        if done:
+            publish_job(job)
+            return job
+    raise JobStateError("The job changed state while being cancelled; try again.")
+
+
+def retry_job(job: Job) -> Job:
+    """Start a new job of the same type with the original parameters only (no runtime state)."""
+    if not job.can_retry:
+        raise JobStateError(f"Cannot retry a {job.status} job; only failed or cancelled jobs can be retried.")
+    return create_job(job.type, dict(job.parameters), retry_of=job)
+
+
+def recover_stale_jobs() -> int:
+    """Fail jobs whose worker stopped heart-beating, so nothing stays "running" forever.
+
+    The status and heartbeat are part of the update's filter: a worker that beats at the same moment
+    keeps its job (compare-and-set).
+    """
+    cutoff = timezone.now() - timedelta(seconds=settings.JOB_STALE_SECONDS)
+    recovered = 0
+    stale = Job.objects.filter(status__in=EXECUTING_STATUSES, heartbeat_at__lt=cutoff)
+    for job in stale.only("id", "status", "worker", "heartbeat_at"):
+        was_cancelling = job.status == JobStatus.CANCELLING
+        error = (
+            f"Worker {job.worker or '?'} stopped responding (last heartbeat "
+            f"{job.heartbeat_at:%Y-%m-%d %H:%M:%S} UTC); the job was abandoned. Retry it to run it again."
+        )
+        now = timezone.now()
+        done = Job.objects.filter(pk=job.pk, status=job.status, heartbeat_at=job.heartbeat_at).update(
+            status=JobStatus.CANCELLED if was_cancelling else JobStatus.FAILED,
+            error=error,
+            message="Abandoned: worker stopped responding",
+            finished_at=now,
+            updated_at=now,
+        )
+        if done:
+            recovered += 1
+            logger.warning("Recovered job %s: %s", job.pk, error)
+            publish_job(Job.objects.get(pk=job.pk))
+    return recovered
+
+
+def purge_finished_jobs() -> int:
+    """Delete finished jobs older than the retention period (JOB_RETENTION_DAYS)."""
+    cutoff = timezone.now() - timedelta(days=settings.JOB_RETENTION_DAYS)
+    deleted, _ = Job.objects.filter(status__in=TERMINAL_STATUSES, finished_at__lt=cutoff).delete()
+    return deleted
+
+
+def publish_job(job: Job):
+    """Push the job's whole state to the jobs list and to its own detail page (after commit)."""
+    from orchestrator.live import publish
+
+    def send():
+        payload = job_payload(job)
+        publish("jobs", payload)
+        publish(f"job.{job.pk}", payload)
+
+    transaction.on_commit(send)
+
+
+def job_payload(job: Job) -> dict:
+    from django.template.loader import render_to_string
+
+    return {
+        "type": "job",
+        "job": job.to_state(),
+        "html": {"row": render_to_string("jobs/_job_row.html", {"job": job})},
+    }

@@ -1,0 +1,6 @@
+from django.conf import settings
+
+
+def site(request):
+    """Values every page needs: thresholds the live script reads from data attributes."""
+    return {"stale_after_seconds": settings.DAEMON_STALE_AFTER_SECONDS}

@@ -1,0 +1,190 @@
+"""Settings, read from the environment with defaults that need no configuration.
+
+Defaults: SQLite under ./data/, an embedded Redis started by `manage.py runstack`, a SECRET_KEY generated
+once and kept under ./data/. See README.md for every variable.
+"""
+
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+from orchestrator.envtools import (
+    env_bool,
+    env_list,
+    env_number,
+    env_str,
+    persistent_secret_key,
+)
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+DATA_DIR = Path(env_str("DATA_DIR") or BASE_DIR / "data")
+
+SECRET_KEY = persistent_secret_key(DATA_DIR)
+DEBUG = env_bool("DEBUG", False)
+ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
+CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "channels",
+    "rest_framework",
+    "rest_framework.authtoken",
+    "drf_spectacular",
+    "orchestrator",
+    "stash",
+    "jobs",
+    "daemons",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "orchestrator.urls"
+ASGI_APPLICATION = "orchestrator.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "orchestrator.context.site",
+            ],
+        },
+    },
+]
+
+
+def _database() -> dict:
+    url = env_str("DATABASE_URL")
+    if not url:
+        DATA_DIR.mkdir(parents=True, exist_ok=True)
+        url = f"sqlite:///{DATA_DIR / 'orchestrator.sqlite3'}"
+    try:
+        config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)
+    except Exception as exc:  # dj_database_url raises several types for a bad URL
+        raise ImproperlyConfigured(f"DATABASE_URL is not a valid database URL: {exc}") from exc
+    if config["ENGINE"] == "django.db.backends.sqlite3":
+        # Several processes (web, worker, one host per daemon) write to one file: WAL lets readers
+        # proceed during a write, the busy timeout makes writers queue instead of failing, and
+        # IMMEDIATE transactions take the write lock up front so read-then-write claims are atomic.
+        config["CONN_MAX_AGE"] = 0
+        config["CONN_HEALTH_CHECKS"] = False
+        config["OPTIONS"] = {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA busy_timeout=20000;",
+        }
+        # Test processes (subprocess hosts and workers) must see the test database, so it is a file;
+        # TEST_RUN_ID keeps concurrent test runs apart.
+        config["TEST"] = {"NAME": str(DATA_DIR / f"test-{env_str('TEST_RUN_ID', 'default')}.sqlite3")}
+    else:
+        config.setdefault("OPTIONS", {})
+        config["OPTIONS"]["application_name"] = env_str("DB_APPLICATION_NAME", "orchestrator")
+        test_name = env_str("TEST_DATABASE_NAME")
+        if test_name:
+            config["TEST"] = {"NAME": test_name}
+    return config
+
+
+DATABASES = {"default": _database()}
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# The run command starts an embedded Redis and exports REDIS_URL to its children; a process started
+# any other way without REDIS_URL falls back to the usual local port.
+REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+CHANNEL_LAYERS = {
+    "default": {
+        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "CONFIG": {
+            "hosts": [REDIS_URL],
+            # Separate deployments (and test runs) sharing one Redis must not see each other's groups.
+            "prefix": env_str("CHANNEL_PREFIX", "orchestrator"),
+            "capacity": 500,
+            "expiry": 30,
+        },
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+]
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "login"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = False
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATICFILES_DIRS = [BASE_DIR / "static"]
+STATIC_ROOT = DATA_DIR / "staticfiles"
+
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework.authentication.SessionAuthentication",
+        "rest_framework.authentication.TokenAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "DEFAULT_PAGINATION_CLASS": "rest_framework.pagination.LimitOffsetPagination",
+    "PAGE_SIZE": 50,
+    "UNAUTHENTICATED_USER": None,
+}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Stash Orchestrator API",
+    "VERSION": "1.0.0",
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+}
+
+# Daemon runtime
+# A host renews its lease every DAEMON_HEARTBEAT_SECONDS; a standby takes over when the lease is older
+# than DAEMON_LEASE_SECONDS.
+DAEMON_HEARTBEAT_SECONDS = env_number("DAEMON_HEARTBEAT_SECONDS", 2.0, minimum=0.1)
+DAEMON_LEASE_SECONDS = env_number("DAEMON_LEASE_SECONDS", 10.0, minimum=0.5)
+# How often a host re-reads its row for Start/Stop/Restart and configuration changes.
+DAEMON_CONTROL_POLL_SECONDS = env_number("DAEMON_CONTROL_POLL_SECONDS", 0.5, minimum=0.05)
+DAEMON_RESTART_BACKOFF_MAX_SECONDS = env_number("DAEMON_RESTART_BACKOFF_MAX_SECONDS", 60.0, minimum=0.1)
+# A running daemon whose status has not changed for this long is flagged stale on the dashboard.
+DAEMON_STALE_AFTER_SECONDS = env_number("DAEMON_STALE_AFTER_SECONDS", 300, minimum=1, integer=True)
+DAEMON_LOG_RETENTION_DAYS = env_number("DAEMON_LOG_RETENTION_DAYS", 14, minimum=1, integer=True)
+
+# Job workers
+JOB_POLL_SECONDS = env_number("JOB_POLL_SECONDS", 0.5, minimum=0.01)
+JOB_HEARTBEAT_SECONDS = env_number("JOB_HEARTBEAT_SECONDS", 5.0, minimum=0.1)
+# A running job whose worker has not heartbeat for this long is recovered (failed with a clear error).
+JOB_STALE_SECONDS = env_number("JOB_STALE_SECONDS", 60.0, minimum=1)
+JOB_RETENTION_DAYS = env_number("JOB_RETENTION_DAYS", 30, minimum=1, integer=True)
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+}
+
+SESSION_COOKIE_HTTPONLY = True
+CSRF_COOKIE_HTTPONLY = False  # the socket helper reads it to send CSRF headers on fetch()
+X_FRAME_OPTIONS = "DENY"

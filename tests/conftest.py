@@ -1,0 +1,139 @@
+"""Shared fixtures. Tests run against real PostgreSQL and Redis by default (DATABASE_URL / REDIS_URL);
+`make test` also runs them on SQLite, the default path. Processes under test are real `manage.py`
+subprocesses pointed at the test database; every PID started is killed at teardown."""
+
+import os
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_ID = os.environ.setdefault("TEST_RUN_ID", f"{os.getpid()}")
+os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/orchestrator")
+os.environ.setdefault("TEST_DATABASE_NAME", f"test_orchestrator_{RUN_ID}")
+os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
+# Every test run gets its own channel-layer namespace on the shared Redis.
+os.environ.setdefault("CHANNEL_PREFIX", f"orchtest{RUN_ID}{secrets.token_hex(3)}")
+os.environ.setdefault("DAEMON_LEASE_SECONDS", "3")
+os.environ.setdefault("DAEMON_HEARTBEAT_SECONDS", "0.5")
+os.environ.setdefault("DAEMON_CONTROL_POLL_SECONDS", "0.2")
+os.environ.setdefault("DAEMON_RESTART_BACKOFF_MAX_SECONDS", "1")
+os.environ.setdefault("JOB_POLL_SECONDS", "0.1")
+os.environ.setdefault("JOB_HEARTBEAT_SECONDS", "0.5")
+os.environ.setdefault("JOB_STALE_SECONDS", "3")
+
+
+def wait_for(predicate, timeout=15.0, interval=0.05, message="condition"):
+    """Poll `predicate` until it returns something truthy; fail the test at the deadline."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(interval)
+    raise AssertionError(f"Timed out after {timeout}s waiting for {message}")
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _database_url_for_test_db() -> str:
+    from django.db import connection
+
+    cfg = connection.settings_dict
+    if cfg["ENGINE"].endswith("sqlite3"):
+        return f"sqlite:///{cfg['NAME']}"
+    user = cfg.get("USER") or "postgres"
+    host = cfg.get("HOST") or "127.0.0.1"
+    port = cfg.get("PORT") or 5432
+    return f"postgres://{user}@{host}:{port}/{cfg['NAME']}"
+
+
+@pytest.fixture
+def proc_env(transactional_db):
+    """Environment for subprocesses: the test database, the test channel prefix, fast timings."""
+    env = dict(os.environ)
+    env["DATABASE_URL"] = _database_url_for_test_db()
+    env["PYTHONUNBUFFERED"] = "1"
+    return env
+
+
+class Processes:
+    """Starts manage.py subprocesses and kills exactly those (by PID) at teardown."""
+
+    def __init__(self, env):
+        self.env = env
+        self.procs: list[subprocess.Popen] = []
+
+    def manage(self, *args, env=None, **kwargs) -> subprocess.Popen:
+        return self.start([sys.executable, str(ROOT / "manage.py"), *args], env=env, **kwargs)
+
+    def start(self, argv, env=None, **kwargs) -> subprocess.Popen:
+        log = open(ROOT / "data" / f"testproc-{RUN_ID}-{len(self.procs)}.log", "w")  # noqa: SIM115
+        proc = subprocess.Popen(
+            argv, cwd=ROOT, env=env or self.env, stdout=log, stderr=subprocess.STDOUT, **kwargs
+        )
+        proc.log_path = log.name
+        self.procs.append(proc)
+        return proc
+
+    def output(self, proc) -> str:
+        return Path(proc.log_path).read_text()
+
+    def stop_all(self):
+        for proc in self.procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 10
+        for proc in self.procs:
+            try:
+                proc.wait(timeout=max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
+@pytest.fixture
+def processes(proc_env):
+    procs = Processes(proc_env)
+    yield procs
+    procs.stop_all()
+
+
+@pytest.fixture
+def live_server(processes):
+    """A real daphne serving the project on a free port, against the test database."""
+    import requests
+
+    port = free_port()
+    proc = processes.start(
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "orchestrator.asgi:application"]
+    )
+    url = f"http://127.0.0.1:{port}"
+
+    def up():
+        if proc.poll() is not None:
+            raise AssertionError("daphne exited:\n" + processes.output(proc))
+        try:
+            return requests.get(url + "/login/", timeout=1).status_code == 200
+        except requests.ConnectionError:
+            return False
+
+    wait_for(up, timeout=30, message="daphne to serve")
+    return url
+
+
+@pytest.fixture
+def user(transactional_db):
+    from django.contrib.auth.models import User
+
+    return User.objects.create_user("alice", password="correct-horse-battery")
