@@ -1,7 +1,7 @@
 from django.db import models
-from django.urls import reverse
 
 from jobs.models import Job
+from orchestrator.paths import daemon_path, job_path
 
 
 class DesiredState(models.TextChoices):
@@ -51,7 +51,7 @@ class Daemon(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        return reverse("daemons:detail", args=[self.name])
+        return daemon_path(self.name)
 
     @property
     def display_name(self) -> str:
@@ -64,7 +64,7 @@ class Daemon(models.Model):
     def current_job_url(self):
         if not self.current_job_id:
             return None
-        return reverse("jobs:detail", args=[self.current_job_id])
+        return job_path(self.current_job_id)
 
     def to_state(self) -> dict:
         """The whole current state, as pushed to live pages and returned by the API."""
@@ -157,7 +157,7 @@ class DaemonJobHistory(models.Model):
             "daemon": self.daemon.name,
             "job_id": str(self.job_uuid),
             "job_type": self.job_type,
-            "job_url": reverse("jobs:detail", args=[self.job_uuid]) if self.job_id else None,
+            "job_url": job_path(self.job_uuid) if self.job_id else None,
             "action": self.action,
             "reason": self.reason,
             "created_at": _iso(self.created_at),

@@ -201,12 +201,12 @@ def publish_daemon(daemon_id: int):
 
 
 def daemon_payload(daemon: Daemon) -> dict:
-    from django.template.loader import render_to_string
+    from orchestrator.fragments import render_fragment
 
     return {
         "type": "daemon",
         "daemon": daemon.to_state(),
-        "html": {"status": render_to_string("daemons/_status.html", {"daemon": daemon})},
+        "html": {"status": render_fragment("daemons/_status.html", {"daemon": daemon})},
     }
 
 

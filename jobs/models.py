@@ -2,7 +2,8 @@ import uuid
 
 from django.db import models
 from django.db.models import Q
-from django.urls import reverse
+
+from orchestrator.paths import job_path
 
 
 class JobType(models.TextChoices):
@@ -83,7 +84,7 @@ class Job(models.Model):
         return f"{self.get_type_display()} {str(self.id)[:8]} ({self.status})"
 
     def get_absolute_url(self):
-        return reverse("jobs:detail", args=[self.pk])
+        return job_path(self.pk)
 
     @property
     def is_active(self) -> bool:

@@ -117,7 +117,7 @@ class Worker:
                     self._finish(job, JobStatus.CANCELLED, error=str(exc), message="Cancelled")
             except Exception as exc:
                 logger.exception("Job %s (%s) failed", job.pk, job.type)
-                detail = "".join(traceback.format_exception(exc)[-3:])
+                detail = "".join(traceback.format_exception(exc))[-8000:]
                 self._finish(job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}", result={"traceback": detail})
             else:
                 self._finish(job, JobStatus.COMPLETED, result=result, message="Completed")

@@ -148,10 +148,10 @@ def publish_job(job: Job):
 
 
 def job_payload(job: Job) -> dict:
-    from django.template.loader import render_to_string
+    from orchestrator.fragments import render_fragment
 
     return {
         "type": "job",
         "job": job.to_state(),
-        "html": {"row": render_to_string("jobs/_job_row.html", {"job": job})},
+        "html": {"row": render_fragment("jobs/_job_row.html", {"job": job})},
     }

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 TYPE_NAMES = {bool: "boolean", int: "integer", float: "number", str: "string", list: "list"}
+_ARTICLE = {bool: "a", int: "an", float: "a", str: "a", list: "a"}
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Field:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 return None, "Must be a list of strings."
         elif not isinstance(value, self.type) or (self.type is not bool and isinstance(value, bool)):
-            return None, f"Must be a {self.type_name}."
+            return None, f"Must be {_ARTICLE[self.type]} {self.type_name}."
         if self.min is not None and value < self.min:
             return None, f"Must be at least {_num(self.min)}."
         if self.max is not None and value > self.max:
@@ -108,7 +109,7 @@ class Schema:
         errors: dict[str, list[str]] = {}
         for key in data:
             if key not in known:
-                errors[key] = ["Unknown setting."]
+                errors[key] = ["Unknown field."]
         clean = {}
         for f in self.fields:
             if f.name not in data:

@@ -10,6 +10,8 @@ from orchestrator.live import flush
 
 
 class Command(BaseCommand):
+    # System checks would import the URLconf (every view, DRF included): ~25 MB per process for nothing.
+    requires_system_checks = []
     help = "Host one daemon: runs its loop while its desired state is running (see DESIGN §2)."
 
     def add_arguments(self, parser):

@@ -7,6 +7,8 @@ from orchestrator.dbtag import tag_connection
 
 
 class Command(BaseCommand):
+    # System checks would import the URLconf (every view, DRF included): ~25 MB per process for nothing.
+    requires_system_checks = []
     help = "Run a job worker: claims pending jobs and runs up to --concurrency of them at once."
 
     def add_arguments(self, parser):

@@ -1,0 +1,14 @@
+"""Page paths that live payloads carry.
+
+Daemon hosts and workers build these on every push; computing them here keeps those processes from
+loading the URLconf (and with it every view, DRF included). tests/test_paths.py checks they match
+reverse() of the URLconf.
+"""
+
+
+def daemon_path(name: str) -> str:
+    return f"/daemons/{name}/"
+
+
+def job_path(job_id) -> str:
+    return f"/jobs/{job_id}/"

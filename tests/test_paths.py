@@ -1,0 +1,14 @@
+import uuid
+
+from django.urls import reverse
+
+from orchestrator.paths import daemon_path, job_path
+
+
+def test_daemon_path_matches_the_urlconf():
+    assert daemon_path("auto_stash_sync") == reverse("daemons:detail", args=["auto_stash_sync"])
+
+
+def test_job_path_matches_the_urlconf():
+    job_id = uuid.uuid4()
+    assert job_path(job_id) == reverse("jobs:detail", args=[job_id])
