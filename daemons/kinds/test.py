@@ -12,6 +12,7 @@ class SimulatedError(RuntimeError):
 
 
 class TestDaemon(BaseDaemon):
+    __test__ = False  # not a pytest test class despite its name
     kind = "test"
     title = "Test Daemon"
     description = "Reports statuses, writes logs and launches a test job; for demos and tests."
