@@ -133,6 +133,8 @@ class DaemonHost:
             if not renewed:
                 return None
             self._last_beat = time.monotonic()
+            # Pages show the heartbeat's age; a push per beat keeps it honest between status changes.
+            services.publish_daemon(self.daemon_id)
         row = Daemon.objects.get(pk=self.daemon_id)
         return row if row.lease_owner == self.token else None
 

@@ -1,6 +1,33 @@
+"""Routes of the DRF API under /api/ (session and token auth, login required everywhere)."""
+
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from daemons import api as daemons_api
+from jobs import api as jobs_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("daemons/", daemons_api.DaemonList.as_view(), name="api-daemon-list"),
+    # The bulk routes come before "<name>/": "start-all" is a valid daemon slug and would otherwise be
+    # taken for a daemon's name.
+    path("daemons/start-all/", daemons_api.StartAll.as_view(), name="api-daemon-start-all"),
+    path("daemons/stop-all/", daemons_api.StopAll.as_view(), name="api-daemon-stop-all"),
+    path("daemons/restart-all/", daemons_api.RestartAll.as_view(), name="api-daemon-restart-all"),
+    path("daemons/<slug:name>/", daemons_api.DaemonDetail.as_view(), name="api-daemon-detail"),
+    path("daemons/<slug:name>/start/", daemons_api.DaemonAction.as_view(operation="start"), name="api-daemon-start"),
+    path("daemons/<slug:name>/stop/", daemons_api.DaemonAction.as_view(operation="stop"), name="api-daemon-stop"),
+    path(
+        "daemons/<slug:name>/restart/",
+        daemons_api.DaemonAction.as_view(operation="restart"),
+        name="api-daemon-restart",
+    ),
+    path("daemons/<slug:name>/logs/", daemons_api.DaemonLogs.as_view(), name="api-daemon-logs"),
+    path("daemons/<slug:name>/history/", daemons_api.DaemonHistory.as_view(), name="api-daemon-history"),
+    path("jobs/", jobs_api.JobList.as_view(), name="api-job-list"),
+    # <str:…> rather than <uuid:…>: a malformed id gets the API's JSON 404, not the HTML one.
+    path("jobs/<str:job_id>/", jobs_api.JobDetail.as_view(), name="api-job-detail"),
+    path("jobs/<str:job_id>/cancel/", jobs_api.JobCancel.as_view(), name="api-job-cancel"),
+    path("jobs/<str:job_id>/retry/", jobs_api.JobRetry.as_view(), name="api-job-retry"),
 ]

@@ -1,0 +1,150 @@
+"""Operator commands: a status table, Start/Stop/Restart, and a log tail.
+
+    manage.py daemonctl status
+    manage.py daemonctl start|stop|restart <name> | --all
+    manage.py daemonctl logs <name> [--level WARNING] [--tail 20] [--follow]
+
+Start/Stop/Restart set the desired state exactly as the dashboard and the API do; the daemon's host
+(`rundaemon <name>`) applies it within about a second.
+"""
+
+import time
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils import timezone
+
+from daemons import services
+from daemons.models import LEVEL_ORDER, Daemon, DaemonLog, LogLevel
+
+FOLLOW_POLL_SECONDS = 0.5
+CONTROL = {
+    "start": (services.start, services.start_all, "started"),
+    "stop": (services.stop, services.stop_all, "stopped"),
+    "restart": (services.restart, services.restart_all, "restarted"),
+}
+NOTHING_TO_DO = {
+    "start": "No daemons to start: none is stopped with auto-start enabled.",
+    "stop": "No running daemons to stop.",
+    "restart": "No running daemons to restart.",
+}
+
+
+class Command(BaseCommand):
+    help = "Show daemon status, start/stop/restart daemons, and tail their logs."
+    # An operator tool: it must answer even while an unrelated check fails.
+    requires_system_checks = []
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True, metavar="{status,start,stop,restart,logs}")
+        actions.add_parser("status", help="A table of every daemon's state and current status.")
+        for verb in CONTROL:
+            control = actions.add_parser(verb, help=f"{verb.capitalize()} one daemon, or the bulk set with --all.")
+            control.add_argument("name", nargs="?", help="Daemon name.")
+            control.add_argument(
+                "--all",
+                action="store_true",
+                help="start: every stopped daemon with auto-start on; stop/restart: every running daemon.",
+            )
+        logs = actions.add_parser("logs", help="Print a daemon's latest log lines (oldest first).")
+        logs.add_argument("name", help="Daemon name.")
+        logs.add_argument("--level", type=str.upper, choices=LogLevel.values, help="This level and more severe.")
+        logs.add_argument("--tail", type=int, default=20, help="How many lines to print first (default 20).")
+        logs.add_argument("--follow", "-f", action="store_true", help="Keep printing new lines until Ctrl-C.")
+
+    def handle(self, *args, action, **options):
+        if action == "status":
+            self.status()
+        elif action == "logs":
+            self.logs(_daemon(options["name"]), options["level"], options["tail"], options["follow"])
+        else:
+            self.control(action, options["name"], options["all"])
+
+    # --- status ---------------------------------------------------------------------------------
+
+    def status(self):
+        headers = ("NAME", "DESIRED", "ACTUAL", "AUTO-START", "STATUS", "UPDATED", "HOST/PID")
+        now = timezone.now()
+        rows = [_status_row(daemon, now) for daemon in Daemon.objects.order_by("name")]
+        widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
+        for row in (headers, *rows):
+            self.stdout.write(
+                "  ".join(str(cell).ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip()
+            )
+
+    # --- start / stop / restart ------------------------------------------------------------------
+
+    def control(self, verb: str, name: str | None, everything: bool):
+        one, bulk, past = CONTROL[verb]
+        if everything == bool(name):
+            raise CommandError(f"Give a daemon name or --all (not both): daemonctl {verb} <name> | --all")
+        if name:
+            daemon = one(_daemon(name))
+            self.stdout.write(f"Daemon {daemon.name} {verb} requested (desired state: {daemon.desired_state}).")
+            return
+        names = bulk()
+        if not names:
+            self.stdout.write(NOTHING_TO_DO[verb])
+            return
+        self.stdout.write(f"Successfully {past} {len(names)} daemons: {', '.join(names)}")
+
+    # --- logs --------------------------------------------------------------------------------------
+
+    def logs(self, daemon: Daemon, level: str | None, tail: int, follow: bool):
+        if tail < 0:
+            raise CommandError("--tail must be 0 or more.")
+        lines = DaemonLog.objects.filter(daemon=daemon)
+        if level:
+            lines = lines.filter(level__in=[name for name, rank in LEVEL_ORDER.items() if rank >= LEVEL_ORDER[level]])
+        latest = list(lines.order_by("-id")[:tail]) if tail else []
+        last_id = self._print_lines(reversed(latest))
+        if not follow:
+            return
+        if last_id is None:
+            last_id = lines.order_by("-id").values_list("id", flat=True).first() or 0
+        try:
+            while True:
+                time.sleep(FOLLOW_POLL_SECONDS)
+                # Ids only grow, so "newer than the last printed id" never repeats or skips a line.
+                last_id = self._print_lines(lines.filter(id__gt=last_id).order_by("id")) or last_id
+        except KeyboardInterrupt:
+            pass
+
+    def _print_lines(self, entries):
+        last_id = None
+        for entry in entries:
+            stamp = timezone.localtime(entry.created_at).strftime("%Y-%m-%d %H:%M:%S.%f")[:-3]
+            self.stdout.write(f"{stamp} {entry.level:<7} {entry.message}")
+            last_id = entry.id
+        self.stdout.flush()
+        return last_id
+
+
+def _daemon(name: str) -> Daemon:
+    daemon = Daemon.objects.filter(name=name).first()
+    if daemon is None:
+        known = ", ".join(Daemon.objects.order_by("name").values_list("name", flat=True)) or "(none)"
+        raise CommandError(f"Unknown daemon {name!r}. Known daemons: {known}")
+    return daemon
+
+
+def _status_row(daemon: Daemon, now) -> tuple:
+    status = daemon.current_status or "-"
+    if len(status) > 60:
+        status = status[:57] + "..."
+    if services.is_stale(daemon, now):
+        status = f"[stale] {status}"
+    updated = _ago(daemon.status_updated_at, now)
+    host = "/".join(str(part) for part in (daemon.lease_host, daemon.lease_pid) if part) or "-"
+    auto = "yes" if daemon.auto_start else "no"
+    return (daemon.name, daemon.desired_state, daemon.actual_state, auto, status, updated, host)
+
+
+def _ago(moment, now) -> str:
+    if moment is None:
+        return "-"
+    seconds = max(0, int((now - moment).total_seconds()))
+    if seconds < 120:
+        return f"{seconds}s ago"
+    if seconds < 7200:
+        return f"{seconds // 60}m ago"
+    return f"{seconds // 3600}h ago"

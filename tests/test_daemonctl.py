@@ -1,0 +1,148 @@
+"""`manage.py daemonctl`: the status table, start/stop/restart, and the log tail (with --follow)."""
+
+import signal
+import subprocess
+import sys
+from datetime import timedelta
+from io import StringIO
+
+import pytest
+from django.core.management import CommandError, call_command
+from django.utils import timezone
+
+from daemons import services
+from daemons.models import ActualState, Daemon, DaemonLog, DesiredState
+from tests.conftest import ROOT, wait_for
+
+
+def run(*args) -> str:
+    out = StringIO()
+    call_command("daemonctl", *args, stdout=out)
+    return out.getvalue()
+
+
+@pytest.fixture
+def daemon(db):
+    services.ensure_daemon_rows()
+    return Daemon.objects.get(name="test")
+
+
+def fresh(name="test") -> Daemon:
+    return Daemon.objects.get(name=name)
+
+
+def add_logs(daemon, *entries):
+    now = timezone.now()
+    for n, (level, message) in enumerate(entries):
+        log = DaemonLog.objects.create(daemon=daemon, level=level, message=message)
+        DaemonLog.objects.filter(pk=log.pk).update(created_at=now - timedelta(seconds=len(entries) - n))
+
+
+@pytest.mark.django_db
+def test_status_prints_a_table_of_every_daemon(daemon):
+    Daemon.objects.create(name="idle", kind="test", auto_start=True)
+    Daemon.objects.filter(pk=daemon.pk).update(
+        desired_state=DesiredState.RUNNING,
+        actual_state=ActualState.RUNNING,
+        current_status="Sleeping for 5 seconds",
+        status_updated_at=timezone.now() - timedelta(seconds=12),
+        lease_host="box",
+        lease_pid=4242,
+    )
+    lines = run("status").splitlines()
+    assert lines[0].split() == ["NAME", "DESIRED", "ACTUAL", "AUTO-START", "STATUS", "UPDATED", "HOST/PID"]
+    assert lines[1].split() == ["idle", "stopped", "stopped", "yes", "-", "-", "-"]
+    assert lines[2].split()[:4] == ["test", "running", "running", "no"]
+    assert "Sleeping for 5 seconds" in lines[2]
+    assert "box/4242" in lines[2]
+    assert "12s ago" in lines[2] or "13s ago" in lines[2]
+    # Columns line up: every row starts its STATUS cell where the header does.
+    column = lines[0].index("STATUS")
+    assert lines[2][column:].startswith("Sleeping")
+
+
+@pytest.mark.django_db
+def test_status_flags_a_stale_daemon(daemon, settings):
+    Daemon.objects.filter(pk=daemon.pk).update(
+        actual_state=ActualState.RUNNING,
+        current_status="Waiting for test job",
+        status_updated_at=timezone.now() - timedelta(seconds=settings.DAEMON_STALE_AFTER_SECONDS + 60),
+    )
+    assert "[stale] Waiting for test job" in run("status")
+
+
+@pytest.mark.django_db
+def test_start_stop_and_restart_one_daemon(daemon):
+    assert run("start", "test").strip() == "Daemon test start requested (desired state: running)."
+    assert fresh().desired_state == DesiredState.RUNNING
+    restarts = fresh().restart_requested
+    assert "restart requested" in run("restart", "test")
+    assert fresh().restart_requested == restarts + 1
+    assert "stop requested" in run("stop", "test")
+    assert fresh().desired_state == DesiredState.STOPPED
+
+
+@pytest.mark.django_db
+def test_bulk_start_stop_and_restart_with_all(daemon):
+    Daemon.objects.create(name="alpha", kind="test", auto_start=True)
+    assert run("start", "--all").strip() == "Successfully started 1 daemons: alpha"
+    assert fresh("test").desired_state == DesiredState.STOPPED
+    assert fresh("alpha").desired_state == DesiredState.RUNNING
+    assert run("restart", "--all").strip() == "Successfully restarted 1 daemons: alpha"
+    assert run("stop", "--all").strip() == "Successfully stopped 1 daemons: alpha"
+    assert run("stop", "--all").strip() == "No running daemons to stop."
+    assert set(Daemon.objects.values_list("desired_state", flat=True)) == {DesiredState.STOPPED}
+
+
+@pytest.mark.django_db
+def test_unknown_names_and_ambiguous_arguments_are_errors(daemon):
+    for args in (("start", "nope"), ("logs", "nope")):
+        with pytest.raises(CommandError, match="Unknown daemon 'nope'. Known daemons: test"):
+            run(*args)
+    with pytest.raises(CommandError, match="name or --all"):
+        run("stop")
+    with pytest.raises(CommandError, match="name or --all"):
+        run("stop", "test", "--all")
+    assert fresh().desired_state == DesiredState.STOPPED
+
+
+@pytest.mark.django_db
+def test_logs_prints_the_tail_oldest_first_at_a_level_and_above(daemon):
+    add_logs(daemon, ("INFO", "one"), ("DEBUG", "two"), ("WARNING", "three"), ("ERROR", "four"), ("INFO", "five"))
+    lines = run("logs", "test", "--tail", "3").splitlines()
+    assert [line.split(None, 3)[2:] for line in lines] == [["WARNING", "three"], ["ERROR", "four"], ["INFO", "five"]]
+    assert [line.split()[-1] for line in run("logs", "test", "--level", "warning").splitlines()] == ["three", "four"]
+    assert run("logs", "test", "--tail", "0") == ""
+
+
+def test_unknown_daemon_exits_non_zero_listing_known_names(proc_env):
+    done = subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), "daemonctl", "restart", "nope"],
+        cwd=ROOT,
+        env=proc_env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode != 0
+    assert "Unknown daemon 'nope'. Known daemons: test" in done.stderr
+
+
+@pytest.mark.processes
+def test_logs_follow_prints_new_lines_until_interrupted(processes):
+    daemon = Daemon.objects.get(name="test")
+    add_logs(daemon, ("INFO", "before follow"))
+    proc = processes.manage("daemonctl", "logs", "test", "--follow", "--level", "INFO")
+    wait_for(lambda: "before follow" in processes.output(proc), timeout=30, message="the initial tail")
+
+    services.add_log(daemon, "DEBUG", "too quiet to show")
+    services.add_log(daemon, "WARNING", "appended while following")
+    wait_for(lambda: "appended while following" in processes.output(proc), timeout=10, message="the new line")
+
+    proc.send_signal(signal.SIGINT)
+    assert proc.wait(timeout=10) == 0
+    output = processes.output(proc)
+    assert output.count("before follow") == 1
+    assert output.count("appended while following") == 1
+    assert "too quiet to show" not in output
+    assert "Traceback" not in output
