@@ -107,10 +107,7 @@ class DaemonHost:
     def _lease_filter(self):
         expired = timezone.now() - timedelta(seconds=settings.DAEMON_LEASE_SECONDS)
         return (
-            Q(lease_owner="")
-            | Q(lease_owner=self.token)
-            | Q(heartbeat_at__isnull=True)
-            | Q(heartbeat_at__lt=expired)
+            Q(lease_owner="") | Q(lease_owner=self.token) | Q(heartbeat_at__isnull=True) | Q(heartbeat_at__lt=expired)
         )
 
     def _try_acquire(self) -> bool:
@@ -181,9 +178,7 @@ class DaemonHost:
         self.applied_config_version = row.config_version
         self.applied_restart = row.restart_requested
         self.loop_started = time.monotonic()
-        await db(services.save_fields)(
-            self.daemon_id, actual_state=ActualState.RUNNING, started_at=timezone.now()
-        )
+        await db(services.save_fields)(self.daemon_id, actual_state=ActualState.RUNNING, started_at=timezone.now())
         await self._log("INFO", f"Daemon started on {self.hostname} (pid {self.pid})")
         self.loop_task = asyncio.create_task(self.daemon.run(), name=f"daemon-{self.name}")
 

@@ -29,9 +29,10 @@ class Daemon(models.Model):
     config_version = models.PositiveIntegerField(default=0)
     restart_requested = models.PositiveIntegerField(default=0)
 
-    current_status = models.CharField(max_length=500, blank=True, null=True)
-    current_job_id = models.CharField(max_length=36, blank=True, null=True)
-    current_job_type = models.CharField(max_length=100, blank=True, null=True)
+    # NULL means "no status": the daemon is stopped (DESIGN §3 clears these four fields on stop).
+    current_status = models.CharField(max_length=500, blank=True, null=True)  # noqa: DJ001
+    current_job_id = models.CharField(max_length=36, blank=True, null=True)  # noqa: DJ001
+    current_job_type = models.CharField(max_length=100, blank=True, null=True)  # noqa: DJ001
     status_updated_at = models.DateTimeField(blank=True, null=True)
 
     lease_owner = models.CharField(max_length=64, blank=True)
@@ -114,6 +115,9 @@ class DaemonLog(models.Model):
             models.Index(fields=["daemon", "level", "-created_at"], name="daemonlog_daemon_level"),
         ]
 
+    def __str__(self):
+        return f"{self.level} {self.message[:60]}"
+
     def to_state(self) -> dict:
         return {
             "id": self.pk,
@@ -150,6 +154,9 @@ class DaemonJobHistory(models.Model):
             # Daemon detail: its newest history entries.
             models.Index(fields=["daemon", "-created_at"], name="daemonhist_daemon_created"),
         ]
+
+    def __str__(self):
+        return f"{self.action} {self.job_type} {str(self.job_uuid)[:8]}"
 
     def to_state(self) -> dict:
         return {

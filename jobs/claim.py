@@ -15,11 +15,7 @@ def _saturated_types() -> list[str]:
     limited = {t: k.max_concurrent for t, k in REGISTRY.items() if k.max_concurrent}
     if not limited:
         return []
-    counts = (
-        Job.objects.filter(status__in=EXECUTING_STATUSES, type__in=limited)
-        .values("type")
-        .annotate(n=Count("id"))
-    )
+    counts = Job.objects.filter(status__in=EXECUTING_STATUSES, type__in=limited).values("type").annotate(n=Count("id"))
     return [row["type"] for row in counts if row["n"] >= limited[row["type"]]]
 
 

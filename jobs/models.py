@@ -62,9 +62,7 @@ class Job(models.Model):
         ordering = ["-created_at"]
         indexes = [
             # The claim query: oldest pending job first.
-            models.Index(
-                fields=["created_at"], name="job_pending_created", condition=Q(status="pending")
-            ),
+            models.Index(fields=["created_at"], name="job_pending_created", condition=Q(status="pending")),
             # Per-type running counts at claim time and stale-worker recovery scan executing jobs only.
             models.Index(
                 fields=["type", "heartbeat_at"],

@@ -66,9 +66,7 @@ class Processes:
 
     def start(self, argv, env=None, **kwargs) -> subprocess.Popen:
         log = open(ROOT / "data" / f"testproc-{RUN_ID}-{len(self.procs)}.log", "w")  # noqa: SIM115
-        proc = subprocess.Popen(
-            argv, cwd=ROOT, env=env or self.env, stdout=log, stderr=subprocess.STDOUT, **kwargs
-        )
+        proc = subprocess.Popen(argv, cwd=ROOT, env=env or self.env, stdout=log, stderr=subprocess.STDOUT, **kwargs)
         proc.log_path = log.name
         self.procs.append(proc)
         return proc

@@ -1,8 +1,8 @@
 """Settings for the test run: the project settings, with test defaults in the environment.
 
-pytest-django imports this before any conftest runs (pyproject.toml names it), so this is where the defaults must be set. Tests use
-the real PostgreSQL and Redis unless DATABASE_URL / REDIS_URL say otherwise (`make test` runs the suite
-on SQLite too). Subprocesses started by the tests inherit this environment.
+pytest-django imports this (pyproject.toml names it) before any conftest runs, so this is where the
+defaults must be set. Tests use the real PostgreSQL and Redis unless DATABASE_URL / REDIS_URL say
+otherwise (`make test` runs the suite on SQLite too). Subprocesses started by the tests inherit this environment.
 """
 
 import os

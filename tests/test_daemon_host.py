@@ -134,9 +134,7 @@ def test_a_crash_is_visible_in_state_and_status(processes):
     configure(simulate_errors=True, error_every=1, interval_seconds=0.05)
     services.start(daemon())
     processes.manage("rundaemon", "test")
-    d = wait_for(
-        lambda: (d := daemon()).actual_state == ActualState.ERROR and d, timeout=30, message="error state"
-    )
+    d = wait_for(lambda: (d := daemon()).actual_state == ActualState.ERROR and d, timeout=30, message="error state")
     assert d.current_status.startswith("Error: SimulatedError")
 
 
@@ -148,9 +146,7 @@ def test_a_saved_configuration_reaches_the_running_daemon_without_a_restart(proc
     started_at = daemon().started_at
 
     configure(interval_seconds=7)
-    wait_for(
-        lambda: daemon().current_status == "Sleeping for 7 seconds", timeout=5, message="new interval in use"
-    )
+    wait_for(lambda: daemon().current_status == "Sleeping for 7 seconds", timeout=5, message="new interval in use")
     assert logs("Configuration updated") == 1
     assert daemon().started_at == started_at  # the loop was not restarted
     assert host.poll() is None
@@ -165,9 +161,7 @@ def test_the_test_daemon_launches_and_watches_a_job_through_a_worker(processes):
     d = wait_for(lambda: (d := daemon()).current_job_id and d, timeout=30, message="status with a job")
     assert d.current_job_type == "test"
     assert d.current_status.startswith("Waiting for test job")
-    wait_for(
-        lambda: DaemonJobHistory.objects.filter(action="FINISHED").exists(), timeout=15, message="job finished"
-    )
+    wait_for(lambda: DaemonJobHistory.objects.filter(action="FINISHED").exists(), timeout=15, message="job finished")
     actions = list(DaemonJobHistory.objects.order_by("created_at").values_list("action", "reason"))
     assert actions[0] == ("LAUNCHED", "Test job for iteration 1")
     assert actions[1] == ("FINISHED", "Job ended with status completed")

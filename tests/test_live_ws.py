@@ -68,7 +68,8 @@ def test_a_status_update_from_a_daemon_process_reaches_the_client(daphne_server,
         services.start(Daemon.objects.get(name="test"))
         processes.manage("rundaemon", "test")
         pushed = receive_until(
-            ws, lambda m: m["type"] == "daemon" and (m["daemon"]["current_status"] or "").startswith("Sleeping for"),
+            ws,
+            lambda m: m["type"] == "daemon" and (m["daemon"]["current_status"] or "").startswith("Sleeping for"),
             timeout=30,
         )
     assert pushed["daemon"]["name"] == "test"
