@@ -30,6 +30,7 @@ from daemons.registry import get_kind
 logger = logging.getLogger("daemons.host")
 
 STOP_GRACE_SECONDS = 5.0
+LOG_PURGE_INTERVAL_SECONDS = 3600.0
 # A loop that ran this long without raising is considered healthy again: backoff starts over.
 HEALTHY_AFTER_SECONDS = 60.0
 
@@ -55,6 +56,7 @@ class DaemonHost:
         self.retry_at = 0.0
         self.loop_started = 0.0
         self._last_beat = 0.0
+        self._last_purge = 0.0
         self._said_standby = False
 
     # --- main -----------------------------------------------------------------------------------
@@ -101,6 +103,10 @@ class DaemonHost:
             self.active = False
             return
         await self._reconcile(row)
+        if time.monotonic() - self._last_purge >= LOG_PURGE_INTERVAL_SECONDS:
+            # The active host keeps its daemon's log within DAEMON_LOG_RETENTION_DAYS.
+            self._last_purge = time.monotonic()
+            await db(services.purge_old_logs)(self.daemon_id)
 
     # --- lease --------------------------------------------------------------------------------
 

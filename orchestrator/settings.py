@@ -115,7 +115,16 @@ CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            "hosts": [REDIS_URL],
+            # Fail fast and notice dead connections: after a Redis restart, pooled connections to the
+            # old server are re-checked instead of hanging a socket until a long read timeout.
+            "hosts": [
+                {
+                    "address": REDIS_URL,
+                    "socket_connect_timeout": 2,
+                    "socket_keepalive": True,
+                    "health_check_interval": 2,
+                }
+            ],
             # Separate deployments (and test runs) sharing one Redis must not see each other's groups.
             "prefix": env_str("CHANNEL_PREFIX", "orchestrator"),
             "capacity": 500,

@@ -85,3 +85,20 @@ def test_bulk_actions_follow_auto_start_and_desired_state():
     assert Daemon.objects.get(name="test").restart_requested == 1
     assert services.stop_all() == ["test"]
     assert not Daemon.objects.filter(desired_state=DesiredState.RUNNING).exists()
+
+
+def test_logs_older_than_the_retention_period_are_purged(settings):
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from daemons.models import DaemonLog
+
+    daemon = Daemon.objects.get(name="test")
+    old = services.add_log(daemon, "INFO", "old line")
+    services.add_log(daemon, "INFO", "new line")
+    DaemonLog.objects.filter(pk=old.pk).update(
+        created_at=timezone.now() - timedelta(days=settings.DAEMON_LOG_RETENTION_DAYS + 1)
+    )
+    assert services.purge_old_logs(daemon.pk) == 1
+    assert list(DaemonLog.objects.values_list("message", flat=True)) == ["new line"]
