@@ -6,6 +6,7 @@ HTML forms, which `from_form()` parses first. The same schema drives the API, th
 defaults written to new rows.
 """
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -37,6 +38,8 @@ class Field:
         """Return (clean_value, error_message_or_None)."""
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
+        if isinstance(value, float) and not math.isfinite(value):
+            return None, "Must be a finite number."
         if self.type is list:
             if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
                 return None, "Must be a list of strings."

@@ -109,8 +109,8 @@ def daphne_server(processes):
         if proc.poll() is not None:
             raise AssertionError("daphne exited:\n" + processes.output(proc))
         try:
-            return requests.get(url + "/login/", timeout=1).status_code > 0
-        except requests.ConnectionError:
+            return requests.get(url + "/login/", timeout=2).status_code > 0
+        except requests.RequestException:  # not listening yet, or slow to answer under load
             return False
 
     wait_for(up, timeout=30, message="daphne to serve")

@@ -155,3 +155,10 @@ def test_concurrent_claimers_respect_the_type_limit(limited_test_type):
     claimed = _claim_concurrently(4)
     assert len(claimed) == 1
     assert Job.objects.filter(status=JobStatus.RUNNING).count() == 1
+
+
+@pytest.mark.django_db
+def test_non_finite_numbers_are_refused():
+    with pytest.raises(services.JobError) as bad:
+        services.create_job("test", {"step_seconds": float("nan")})
+    assert bad.value.errors["parameters"] == {"step_seconds": ["Must be a finite number."]}

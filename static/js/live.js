@@ -1,0 +1,479 @@
+/* Live updates for every page: one WebSocket, whole-state payloads, small DOM patches. No build step.
+ *
+ * The element carrying data-live-groups (the <body> of our pages, a hidden <div> in the admin) says what
+ * to subscribe to (data-live-groups="daemons,jobs"), where the socket is (data-live-url), the stale
+ * threshold (data-stale-after, seconds) and the server's clock at render time (data-server-now).
+ * On every (re)connect the server sends the current state first (hello … snapshot_done); after a dropped
+ * socket the page also re-reads its tables (logs, history, active jobs), so it never shows stale data
+ * silently. document.body.dataset.liveState is "connecting", "connected" or "down" (tests wait on it).
+ */
+(function () {
+  "use strict";
+
+  const PING_EVERY_MS = 15000;
+  const PONG_TIMEOUT_MS = 10000;
+  const BACKOFF_MIN_MS = 1000;
+  const BACKOFF_MAX_MS = 10000;
+  const LEVELS = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40 };
+  const TERMINAL = ["completed", "failed", "cancelled"];
+  const RESYNCED = ["[data-job-table]", "[data-log-tail]", "[data-job-history]"];
+
+  const config = document.querySelector("[data-live-groups]");
+  const groups = config ? config.dataset.liveGroups.trim() : "";
+  const staleAfter = config ? Number(config.dataset.staleAfter || 0) : 0;
+  const clockOffset = serverClockOffset();
+  let socket = null;
+  let backoff = BACKOFF_MIN_MS;
+  let everConnected = false;
+  let pingTimer = null;
+  let pongTimer = null;
+  let reconnectTimer = null;
+  let replay = null; // payloads received while the page re-reads its tables, applied again afterwards
+
+  // --- time ----------------------------------------------------------------------------------
+
+  function serverClockOffset() {
+    // Ages ("updated 5 s ago") and staleness use the server's clock, not a possibly wrong browser clock.
+    const serverNow = parseTime(config && config.dataset.serverNow);
+    const nav = performance.getEntriesByType && performance.getEntriesByType("navigation")[0];
+    if (isNaN(serverNow) || !nav) return 0;
+    return serverNow - (performance.timeOrigin + nav.responseStart);
+  }
+
+  function now() {
+    return Date.now() + clockOffset;
+  }
+
+  function parseTime(iso) {
+    return iso ? Date.parse(iso.replace(/(\.\d{3})\d+/, "$1")) : NaN;
+  }
+
+  function formatAgo(ms) {
+    const s = Math.max(0, Math.floor(ms / 1000));
+    if (s < 60) return s + " s ago";
+    if (s < 3600) return Math.floor(s / 60) + " min ago";
+    if (s < 86400) return Math.floor(s / 3600) + " h ago";
+    return Math.floor(s / 86400) + " d ago";
+  }
+
+  function formatDuration(ms) {
+    const total = Math.max(0, ms / 1000);
+    if (total < 60) return total.toFixed(1) + " s";
+    const s = Math.floor(total);
+    if (s < 3600) return Math.floor(s / 60) + " min " + (s % 60) + " s";
+    if (s < 86400) return Math.floor(s / 3600) + " h " + Math.floor((s % 3600) / 60) + " min";
+    return Math.floor(s / 86400) + " d " + Math.floor((s % 86400) / 3600) + " h";
+  }
+
+  function formatDateTime(t) {
+    const d = new Date(t);
+    const p = (n) => String(n).padStart(2, "0");
+    return `${d.getFullYear()}-${p(d.getMonth() + 1)}-${p(d.getDate())} ${p(d.getHours())}:${p(d.getMinutes())}:${p(d.getSeconds())}`;
+  }
+
+  function renderTimes(scope, withDates) {
+    const t = now();
+    scope.querySelectorAll("time[data-ago]").forEach((el) => {
+      const at = parseTime(el.getAttribute("datetime"));
+      el.textContent = isNaN(at) ? "—" : formatAgo(t - at);
+    });
+    scope.querySelectorAll("time[data-since]").forEach((el) => {
+      const at = parseTime(el.getAttribute("datetime"));
+      el.textContent = isNaN(at) ? "—" : formatDuration(t - at);
+    });
+    scope.querySelectorAll("[data-duration]").forEach((el) => {
+      const start = parseTime(el.dataset.start);
+      const end = parseTime(el.dataset.end);
+      el.textContent = isNaN(start) ? "—" : formatDuration((isNaN(end) ? t : end) - start);
+    });
+    if (!withDates) return;
+    scope.querySelectorAll('[data-format="datetime"]').forEach((el) => {
+      const at = parseTime(el.getAttribute("datetime"));
+      el.textContent = isNaN(at) ? "—" : formatDateTime(at);
+    });
+  }
+
+  function refreshStale() {
+    const t = now();
+    document.querySelectorAll("[data-daemon][data-actual-state]").forEach((root) => {
+      const updated = parseTime(root.dataset.statusUpdatedAt);
+      const stale = root.dataset.actualState === "running" && !isNaN(updated) && (t - updated) / 1000 > staleAfter;
+      root.dataset.stale = stale ? "true" : "false";
+    });
+  }
+
+  // --- DOM helpers -----------------------------------------------------------------------------
+
+  function esc(value) {
+    return window.CSS && CSS.escape ? CSS.escape(String(value)) : String(value).replace(/["\\]/g, "\\$&");
+  }
+
+  function fromHtml(html) {
+    const template = document.createElement("template");
+    template.innerHTML = html.trim();
+    return template.content.firstElementChild;
+  }
+
+  function el(tag, className, text) {
+    const node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text !== undefined) node.textContent = text;
+    return node;
+  }
+
+  function cell(child) {
+    const td = el("td");
+    td.append(child);
+    return td;
+  }
+
+  function timeEl(iso) {
+    const node = el("time");
+    node.setAttribute("datetime", iso || "");
+    node.dataset.format = "datetime";
+    node.textContent = iso ? formatDateTime(parseTime(iso)) : "—";
+    return node;
+  }
+
+  function setText(node, value) {
+    const empty = node.dataset.empty !== undefined ? node.dataset.empty : "—";
+    node.textContent = value === null || value === undefined || value === "" ? empty : String(value);
+  }
+
+  function setTime(node, iso) {
+    node.setAttribute("datetime", iso || "");
+  }
+
+  function insertTop(tbody, row) {
+    tbody.insertBefore(row, tbody.firstElementChild);
+    renderTimes(row, true);
+  }
+
+  function trim(tbody, rowSelector) {
+    const size = Number(tbody.dataset.pageSize || 0);
+    if (!size) return;
+    const rows = tbody.querySelectorAll(rowSelector);
+    for (let i = size; i < rows.length; i++) rows[i].remove();
+  }
+
+  function syncEmpty(tbody, rowSelector) {
+    if (!tbody) return;
+    const empty = tbody.querySelector(".empty-row");
+    if (empty) empty.hidden = !!tbody.querySelector(rowSelector);
+  }
+
+  function lastLine(text) {
+    const lines = (text || "").trim().split("\n").filter((line) => line.trim());
+    return lines.length ? lines[lines.length - 1].trim() : "";
+  }
+
+  function sortedJson(value) {
+    // The same key order as the server's json.dumps(sort_keys=True), so a push does not reshuffle the text.
+    if (Array.isArray(value)) return value.map(sortedJson);
+    if (value && typeof value === "object") {
+      return Object.keys(value).sort().reduce((out, key) => ((out[key] = sortedJson(value[key])), out), {});
+    }
+    return value;
+  }
+
+  // --- payloads ------------------------------------------------------------------------------
+
+  function patchDaemon(payload) {
+    const d = payload.daemon;
+    if (!d) return;
+    const name = esc(d.name);
+    const status = payload.html && payload.html.status;
+    if (typeof status === "string") {
+      document.querySelectorAll(`[data-daemon-status="${name}"]`).forEach((node) => {
+        node.innerHTML = status;
+        renderTimes(node, true);
+      });
+    }
+    document.querySelectorAll(`[data-daemon="${name}"]`).forEach((root) => {
+      root.dataset.actualState = d.actual_state;
+      root.dataset.desiredState = d.desired_state;
+      root.dataset.autoStart = d.auto_start ? "true" : "false";
+      root.dataset.statusUpdatedAt = d.status_updated_at || "";
+      root.querySelectorAll('input[name="auto_start"]').forEach((box) => (box.checked = !!d.auto_start));
+      root.querySelectorAll("[data-field]").forEach((node) => {
+        const field = node.dataset.field;
+        setText(node, field === "last_error_summary" ? lastLine(d.last_error) : d[field]);
+      });
+      root.querySelectorAll("[data-time-field]").forEach((node) => setTime(node, d[node.dataset.timeField]));
+      root.querySelectorAll("[data-last-error]").forEach((node) => (node.hidden = !d.last_error));
+      root.querySelectorAll("[data-no-error]").forEach((node) => (node.hidden = !!d.last_error));
+      // A host holds the lease while it heartbeats; releasing the lease clears the heartbeat.
+      root.querySelectorAll("[data-no-host]").forEach((node) => (node.hidden = !!d.heartbeat_at));
+      renderTimes(root, true);
+    });
+    refreshStale();
+  }
+
+  function patchJob(payload) {
+    const job = payload.job;
+    if (!job) return;
+    const id = esc(job.id);
+    const html = payload.html && payload.html.row;
+    const terminal = TERMINAL.includes(job.status);
+    if (html) {
+      document.querySelectorAll(`tr[data-job="${id}"]`).forEach((row) => {
+        const fresh = fromHtml(html);
+        row.replaceWith(fresh);
+        renderTimes(fresh, true);
+      });
+    }
+    const active = document.querySelector('[data-job-table="active"]');
+    if (active) {
+      const row = active.querySelector(`tr[data-job="${id}"]`);
+      if (terminal && row) row.remove();
+      if (!terminal && !row && html) insertTop(active, fromHtml(html));
+      syncEmpty(active, "tr[data-job]");
+    }
+    const history = document.querySelector('[data-job-table="history"]');
+    if (history && terminal && html && history.dataset.live === "true" && matchesFilters(history, job)) {
+      if (!history.querySelector(`tr[data-job="${id}"]`)) insertTop(history, fromHtml(html));
+      trim(history, "tr[data-job]");
+      syncEmpty(history, "tr[data-job]");
+    }
+    document.querySelectorAll(`[data-job-detail="${id}"]`).forEach((root) => patchJobDetail(root, job));
+  }
+
+  function matchesFilters(tbody, job) {
+    const f = tbody.dataset;
+    return (
+      (!f.filterType || f.filterType === job.type) &&
+      (!f.filterStatus || f.filterStatus === job.status) &&
+      (!f.filterCreatedBy || f.filterCreatedBy === job.created_by)
+    );
+  }
+
+  function patchJobDetail(root, job) {
+    const percent = Math.round(job.progress || 0);
+    root.dataset.status = job.status;
+    root.querySelectorAll("[data-job-badge]").forEach((badge) => {
+      badge.className = "badge status-" + job.status;
+      badge.textContent = job.status.charAt(0).toUpperCase() + job.status.slice(1);
+    });
+    root.querySelectorAll("[data-job-progress]").forEach((fill) => {
+      fill.style.width = percent + "%";
+      fill.parentElement.setAttribute("aria-valuenow", percent);
+    });
+    root.querySelectorAll("[data-job-field]").forEach((node) => {
+      const field = node.dataset.jobField;
+      let value = field === "progress" ? percent : job[field];
+      if (field === "total_items" && value === null) value = "?";
+      setText(node, value);
+    });
+    root.querySelectorAll("[data-time-field]").forEach((node) => setTime(node, job[node.dataset.timeField]));
+    root.querySelectorAll("[data-duration]").forEach((node) => {
+      node.dataset.start = job.started_at || "";
+      node.dataset.end = job.finished_at || "";
+    });
+    root.querySelectorAll("[data-job-json]").forEach((node) => {
+      const value = job[node.dataset.jobJson];
+      node.textContent = value === null || value === undefined ? "—" : JSON.stringify(sortedJson(value), null, 2);
+    });
+    root.querySelectorAll("[data-job-show]").forEach((node) => (node.hidden = !job[node.dataset.jobShow]));
+    renderTimes(root, true);
+  }
+
+  function addLog(entry) {
+    if (!entry) return;
+    document.querySelectorAll(`[data-log-tail="${esc(entry.daemon)}"]`).forEach((tbody) => {
+      if (tbody.dataset.live !== "true") return;
+      if ((LEVELS[entry.level] || 0) < Number(tbody.dataset.minLevel || 0)) return;
+      if (tbody.querySelector(`tr[data-log-id="${esc(entry.id)}"]`)) return;
+      const row = el("tr", "log-row level-" + entry.level);
+      row.dataset.logId = entry.id;
+      row.append(
+        cell(timeEl(entry.created_at)),
+        cell(el("span", "level level-" + entry.level, entry.level)),
+        cell(el("pre", "log-message", entry.message)),
+      );
+      insertTop(tbody, row);
+      trim(tbody, "tr[data-log-id]");
+      syncEmpty(tbody, "tr[data-log-id]");
+    });
+  }
+
+  function addHistory(entry) {
+    if (!entry) return;
+    document.querySelectorAll(`[data-job-history="${esc(entry.daemon)}"]`).forEach((tbody) => {
+      if (tbody.dataset.live !== "true" || tbody.querySelector(`tr[data-entry-id="${esc(entry.id)}"]`)) return;
+      const row = el("tr");
+      row.dataset.entryId = entry.id;
+      const short = el("code", entry.job_url ? "" : "muted", entry.job_id.slice(0, 8));
+      let job = short;
+      if (entry.job_url) {
+        job = el("a");
+        job.href = entry.job_url;
+        job.append(short);
+      }
+      row.append(
+        cell(timeEl(entry.created_at)),
+        cell(el("span", "tag action-" + entry.action, entry.action)),
+        cell(job),
+        cell(document.createTextNode(entry.job_type)),
+        cell(document.createTextNode(entry.reason || "")),
+      );
+      insertTop(tbody, row);
+      trim(tbody, "tr[data-entry-id]");
+      syncEmpty(tbody, "tr[data-entry-id]");
+    });
+  }
+
+  function apply(payload) {
+    switch (payload.type) {
+      case "daemon":
+        return patchDaemon(payload);
+      case "job":
+        return patchJob(payload);
+      case "daemon_log":
+        return addLog(payload.log);
+      case "daemon_job_history":
+        return addHistory(payload.entry);
+    }
+  }
+
+  // --- after a reconnect: re-read what snapshots do not cover ----------------------------------
+
+  function resync() {
+    // Snapshots carry daemons and active jobs; log lines, history rows and jobs that ended while the
+    // socket was down are re-read from the page itself.
+    if (!RESYNCED.some((selector) => document.querySelector(selector))) return;
+    replay = [];
+    fetch(location.href, { credentials: "same-origin", headers: { "X-Requested-With": "live.js" } })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        RESYNCED.forEach((selector) => {
+          const current = document.querySelectorAll(selector);
+          const incoming = fresh.querySelectorAll(selector);
+          current.forEach((node, i) => {
+            if (incoming[i]) {
+              node.innerHTML = incoming[i].innerHTML;
+              renderTimes(node, true);
+            }
+          });
+        });
+      })
+      .catch(() => {}) // the next reconnect tries again; live payloads keep flowing meanwhile
+      .finally(() => {
+        const pending = replay || [];
+        replay = null;
+        pending.forEach(apply);
+      });
+  }
+
+  // --- the socket ----------------------------------------------------------------------------
+
+  function setState(state) {
+    document.body.dataset.liveState = state;
+    document.querySelectorAll("[data-live-banner]").forEach((banner) => (banner.hidden = state !== "down"));
+  }
+
+  function connect() {
+    const scheme = location.protocol === "https:" ? "wss://" : "ws://";
+    const url = scheme + location.host + config.dataset.liveUrl + "?subscribe=" + encodeURIComponent(groups);
+    let ws;
+    try {
+      ws = new WebSocket(url);
+    } catch (error) {
+      lost(null);
+      return;
+    }
+    socket = ws;
+    ws.onopen = () => {
+      pingTimer = setInterval(() => ping(ws), PING_EVERY_MS);
+    };
+    ws.onmessage = (event) => {
+      if (ws === socket) receive(event.data);
+    };
+    ws.onclose = () => {
+      if (ws === socket) lost(ws);
+    };
+  }
+
+  function ping(ws) {
+    if (ws !== socket || ws.readyState !== WebSocket.OPEN) return;
+    ws.send(JSON.stringify({ type: "ping" }));
+    if (!pongTimer) pongTimer = setTimeout(() => lost(ws), PONG_TIMEOUT_MS);
+  }
+
+  function lost(ws) {
+    // A dead network may never deliver the close event: forget the socket now and reconnect.
+    socket = null;
+    clearInterval(pingTimer);
+    clearTimeout(pongTimer);
+    pingTimer = pongTimer = null;
+    if (ws) {
+      ws.onclose = ws.onmessage = null;
+      try {
+        ws.close();
+      } catch (error) {
+        // already closed
+      }
+    }
+    setState("down");
+    if (reconnectTimer) return;
+    reconnectTimer = setTimeout(() => {
+      reconnectTimer = null;
+      connect();
+    }, backoff);
+    backoff = Math.min(backoff * 2, BACKOFF_MAX_MS);
+  }
+
+  function receive(text) {
+    let payload;
+    try {
+      payload = JSON.parse(text);
+    } catch (error) {
+      return;
+    }
+    if (payload.type === "pong") {
+      clearTimeout(pongTimer);
+      pongTimer = null;
+    } else if (payload.type === "snapshot_done") {
+      backoff = BACKOFF_MIN_MS;
+      setState("connected");
+      if (everConnected) resync();
+      everConnected = true;
+    } else {
+      apply(payload);
+      if (replay) replay.push(payload);
+    }
+  }
+
+  // --- page behaviour that needs no socket ------------------------------------------------------
+
+  document.addEventListener("change", (event) => {
+    const form = event.target.closest && event.target.closest("form[data-autosubmit]");
+    if (!form) return;
+    if (form.requestSubmit) form.requestSubmit();
+    else form.submit();
+  });
+
+  document.addEventListener("submit", (event) => {
+    const message = event.target.dataset && event.target.dataset.confirm;
+    if (message && !window.confirm(message)) event.preventDefault();
+  });
+
+  renderTimes(document, true);
+  refreshStale();
+  setInterval(() => {
+    renderTimes(document, false);
+    refreshStale();
+  }, 1000);
+
+  if (groups && config.dataset.liveUrl) {
+    setState("connecting");
+    window.addEventListener("online", () => {
+      if (!socket && reconnectTimer) {
+        clearTimeout(reconnectTimer);
+        reconnectTimer = null;
+        connect();
+      }
+    });
+    connect();
+  }
+})();
