@@ -111,20 +111,23 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # The run command starts an embedded Redis and exports REDIS_URL to its children; a process started
 # any other way without REDIS_URL falls back to the usual local port.
 REDIS_URL = env_str("REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def redis_host(url: str) -> dict:
+    """Channel-layer connection options: fail fast and notice dead connections, so that after a Redis
+    restart pooled connections to the old server are re-checked instead of hanging until a read timeout.
+    (TCP keepalive exists for TCP URLs only; unix sockets refuse the option.)"""
+    host = {"address": url, "socket_connect_timeout": 2, "health_check_interval": 2}
+    if not url.startswith("unix:"):
+        host["socket_keepalive"] = True
+    return host
+
+
 CHANNEL_LAYERS = {
     "default": {
         "BACKEND": "channels_redis.core.RedisChannelLayer",
         "CONFIG": {
-            # Fail fast and notice dead connections: after a Redis restart, pooled connections to the
-            # old server are re-checked instead of hanging a socket until a long read timeout.
-            "hosts": [
-                {
-                    "address": REDIS_URL,
-                    "socket_connect_timeout": 2,
-                    "socket_keepalive": True,
-                    "health_check_interval": 2,
-                }
-            ],
+            "hosts": [redis_host(REDIS_URL)],
             # Separate deployments (and test runs) sharing one Redis must not see each other's groups.
             "prefix": env_str("CHANNEL_PREFIX", "orchestrator"),
             "capacity": 500,

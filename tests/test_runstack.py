@@ -11,6 +11,7 @@ from io import StringIO
 
 import pytest
 import requests
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.management import call_command
 
@@ -53,6 +54,7 @@ def stack(processes, tmp_path):
     """A running `manage.py runstack` on a free port, without REDIS_URL (so with the embedded Redis)."""
     env = _without_redis_url(processes.env)
     env.update(PORT=str(free_port()), DATA_DIR=str(tmp_path), JOB_CONCURRENCY="1")
+    env["SECRET_KEY"] = settings.SECRET_KEY  # sessions made by this test process stay valid there
     proc = processes.manage("runstack", env=env)
     url = f"http://127.0.0.1:{env['PORT']}"
 
@@ -180,3 +182,21 @@ def test_runstack_without_a_migrated_database_says_so(tmp_path):
     assert result.returncode != 0
     assert "unapplied migrations" in result.stderr + result.stdout
     assert not (tmp_path / "redis.sock").exists()
+
+
+@pytest.mark.processes
+def test_live_updates_flow_through_the_embedded_redis(stack, user):
+    from daemons import services
+    from daemons.models import Daemon
+    from tests.test_live_ws import open_socket, read_snapshot, receive_until, session_cookie
+
+    proc, url, data_dir = stack
+    daemon = Daemon.objects.get(name="test")
+    services.update_configuration(daemon, {"interval_seconds": 0.2, "launch_jobs": False}, partial=True)
+    with open_socket(url, "daemons", session_cookie(user)) as ws:
+        read_snapshot(ws)
+        services.start(daemon)  # the stack's host sees the desired state and pushes through its Redis
+        pushed = receive_until(
+            ws, lambda m: m["type"] == "daemon" and (m["daemon"]["current_status"] or "").startswith("Sleeping"), 15
+        )
+    assert pushed["daemon"]["actual_state"] == "running"

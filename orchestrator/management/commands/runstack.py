@@ -24,6 +24,7 @@ from django.db import connections
 
 from orchestrator.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from orchestrator.envtools import env_number, env_str
+from orchestrator.settings import redis_host
 from orchestrator.supervisor import Program, Supervisor, set_title, tag_log_lines
 
 logger = logging.getLogger("orchestrator.runstack")
@@ -136,7 +137,7 @@ def _start_redis(data_dir: Path) -> EmbeddedRedis | None:
     # anything they exec) at the embedded server.
     os.environ["REDIS_URL"] = url
     settings.REDIS_URL = url
-    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]["address"] = url
+    settings.CHANNEL_LAYERS["default"]["CONFIG"]["hosts"] = [redis_host(url)]
     from channels.layers import channel_layers
 
     channel_layers.backends = {}
