@@ -204,7 +204,6 @@ class DaemonHost:
         trace = "".join(traceback.format_exception(exc))
         summary = f"{type(exc).__name__}: {exc}"
         logger.error("Daemon %s crashed: %s", self.name, trace)
-        await self._log("ERROR", f"Daemon crashed: {summary}\n{trace}")
         await db(services.save_fields)(
             self.daemon_id,
             actual_state=ActualState.ERROR,
@@ -215,6 +214,7 @@ class DaemonHost:
             current_job_type=None,
             status_updated_at=timezone.now(),
         )
+        await self._log("ERROR", f"Daemon crashed: {summary}\n{trace}")
 
     async def _stop_loop(self, *, clear: bool):
         task = self.loop_task

@@ -123,7 +123,7 @@ def test_a_raising_loop_is_logged_shown_in_error_and_restarted(processes):
     wait_for(lambda: logs("Daemon crashed: SimulatedError") >= 1, timeout=30, message="crash logged")
     crash = DaemonLog.objects.filter(daemon__name="test", level="ERROR").first()
     assert "Traceback (most recent call last)" in crash.message
-    d = daemon()
+    d = wait_for(lambda: (d := daemon()).last_error and d, timeout=5, message="last error recorded")
     assert "SimulatedError" in d.last_error
     assert d.last_error_at is not None
     # It comes back by itself (backoff is capped at 1 s in tests) and crashes again.
