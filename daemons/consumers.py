@@ -2,9 +2,11 @@
 
 A page names the groups it wants (daemons, daemon.<name>, jobs, job.<uuid>). On connect it gets the
 current state of each before any update, so a reconnect heals whatever was missed. Anonymous sockets are
-refused; the origin is checked by AllowedHostsOriginValidator in orchestrator/asgi.py.
+refused; the origin is checked by AllowedHostsOriginValidator in orchestrator/asgi.py. A client's
+{"type": "ping"} is answered with {"type": "pong"} only if the channel layer works (see receive()).
 """
 
+import asyncio
 import json
 import re
 from urllib.parse import parse_qs
@@ -18,6 +20,7 @@ from jobs.models import ACTIVE_STATUSES, Job
 
 GROUP_PATTERN = re.compile(r"^(daemons|jobs|daemon\.[-a-z0-9_]{1,80}|job\.[0-9a-f-]{36})$")
 MAX_GROUPS = 10
+PONG = json.dumps({"type": "pong"})
 
 
 class LiveConsumer(AsyncWebsocketConsumer):
@@ -49,11 +52,19 @@ class LiveConsumer(AsyncWebsocketConsumer):
             await self.close(code=4400)
             return
         if isinstance(message, dict) and message.get("type") == "ping":
-            await self.send(text_data=json.dumps({"type": "pong"}))
+            # The pong makes a round trip through the channel layer, so it proves that pushes can still
+            # reach this socket; with Redis down the socket is closed and the page says updates are down.
+            try:
+                await asyncio.wait_for(self.channel_layer.send(self.channel_name, {"type": "live.pong"}), 3)
+            except Exception:
+                await self.close(code=4503)
         # Anything else is ignored: the socket only pushes state.
 
+    async def live_pong(self, event):
+        await self.send(text_data=PONG)
+
     async def live_message(self, event):
-        await self.send(text_data=json.dumps(event["payload"]))
+        await self.send(text_data=event["text"])
 
 
 @database_sync_to_async

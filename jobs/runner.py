@@ -15,7 +15,7 @@ import uuid
 from concurrent.futures import Future, ThreadPoolExecutor
 
 from django.conf import settings
-from django.db import close_old_connections, connections
+from django.db import close_old_connections
 from django.utils import timezone
 
 from jobs.claim import claim_next
@@ -122,7 +122,9 @@ class Worker:
             else:
                 self._finish(job, JobStatus.COMPLETED, result=result, message="Completed")
         finally:
-            connections.close_all()
+            # The slot thread keeps its connection for the next job (CONN_MAX_AGE); only broken or
+            # expired ones are closed. Opening one per job costs more than a no-op job itself.
+            close_old_connections()
 
     def _finish(self, job: Job, status: str, *, error: str = "", result=None, message: str | None = None):
         """Write the terminal state, only if this worker still owns the running job (compare-and-set)."""

@@ -11,6 +11,7 @@ payload is a whole-state snapshot written after the database commit, and every p
 
 import asyncio
 import atexit
+import json
 import logging
 import threading
 import time
@@ -63,9 +64,9 @@ class _Publisher:
         while True:
             group, payload = await self._queue.get()
             try:
-                await asyncio.wait_for(
-                    layer.group_send(group, {"type": "live.message", "payload": payload}), SEND_TIMEOUT
-                )
+                # Serialised once here, not once per socket in the web process.
+                message = {"type": "live.message", "text": json.dumps(payload)}
+                await asyncio.wait_for(layer.group_send(group, message), SEND_TIMEOUT)
             except Exception as exc:  # Redis down or slow: drop, the next snapshot heals it
                 now = time.monotonic()
                 if now - self._last_failure_log > FAILURE_LOG_INTERVAL:

@@ -123,15 +123,16 @@ def redis_host(url: str) -> dict:
     return host
 
 
+# Redis pub/sub: a group message is one PUBLISH, and each web process receives it once and hands it to
+# its own sockets, instead of one queued copy per socket. Delivery is at most once, which our pushes
+# allow: each carries the object's whole state and every (re)connect starts with a snapshot.
 CHANNEL_LAYERS = {
     "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
+        "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
         "CONFIG": {
             "hosts": [redis_host(REDIS_URL)],
             # Separate deployments (and test runs) sharing one Redis must not see each other's groups.
             "prefix": env_str("CHANNEL_PREFIX", "orchestrator"),
-            "capacity": 500,
-            "expiry": 30,
         },
     }
 }

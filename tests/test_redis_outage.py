@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import redis
+from websockets.exceptions import ConnectionClosed
 from websockets.sync.client import connect
 
 from daemons import services
@@ -76,11 +77,12 @@ def test_daemons_and_jobs_keep_working_without_redis_and_sockets_recover(own_red
     receive_until(ws, lambda m: m["type"] == "daemon" and m["daemon"]["current_status"], timeout=30)
 
     own_redis.kill()
-    # The open socket ends (its consumer can no longer read the channel layer)…
-    with pytest.raises(Exception):  # noqa: B017  (closed or timed out: either way, no updates)
+    # The open socket can no longer get pushes: its next ping is not answered, the socket is closed.
+    ws.send(json.dumps({"type": "ping"}))
+    with pytest.raises(ConnectionClosed) as closed:
         while True:
-            json.loads(ws.recv(timeout=5))
-    ws.close()
+            assert json.loads(ws.recv(timeout=10))["type"] != "pong"
+    assert closed.value.rcvd.code == 4503
     # …while the daemon keeps writing its status and a job still runs to completion.
     before = Daemon.objects.get(name="test").status_updated_at
     wait_for(lambda: Daemon.objects.get(name="test").status_updated_at != before, timeout=5, message="status")

@@ -10,8 +10,8 @@
 (function () {
   "use strict";
 
-  const PING_EVERY_MS = 15000;
-  const PONG_TIMEOUT_MS = 10000;
+  const PING_EVERY_MS = 5000;
+  const PONG_TIMEOUT_MS = 5000;
   const BACKOFF_MIN_MS = 1000;
   const BACKOFF_MAX_MS = 10000;
   const LEVELS = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40 };
