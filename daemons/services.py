@@ -3,7 +3,7 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -70,13 +70,31 @@ def save_fields(daemon_id: int, **fields):
 
 
 def set_status(daemon_id: int, message, job_id=None, job_type=None):
-    save_fields(
+    """The hot path of update_status(): one UPDATE … RETURNING yields the whole row to push."""
+    now = timezone.now()
+    daemon = _update_returning(
         daemon_id,
         current_status=message[:500] if message is not None else None,
         current_job_id=job_id,
         current_job_type=job_type,
-        status_updated_at=timezone.now() if message is not None else None,
+        status_updated_at=now if message is not None else None,
+        updated_at=now,
     )
+    if daemon is not None:
+        _publish_state(daemon)
+
+
+def _update_returning(daemon_id: int, **fields) -> Daemon | None:
+    """Update some fields of a row and get the whole updated row back in the same statement
+    (PostgreSQL and SQLite ≥ 3.35 both support RETURNING), instead of a write followed by a re-read."""
+    meta, quote = Daemon._meta, connection.ops.quote_name
+    columns, params = [], []
+    for name, value in fields.items():
+        field = meta.get_field(name)
+        columns.append(f"{quote(field.column)} = %s")
+        params.append(field.get_db_prep_save(value, connection))
+    sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(columns)} WHERE {quote(meta.pk.column)} = %s RETURNING *"
+    return next(iter(Daemon.objects.raw(sql, [*params, daemon_id])), None)
 
 
 def clear_status(daemon_id: int, **extra):
@@ -193,11 +211,17 @@ def publish_daemon(daemon_id: int):
 
     def send():
         daemon = Daemon.objects.filter(pk=daemon_id).first()
-        if daemon is None:
-            return
-        publish("daemons", daemon_payload(daemon))
+        if daemon is not None:
+            publish("daemons", daemon_payload(daemon))
 
     transaction.on_commit(send)
+
+
+def _publish_state(daemon: Daemon):
+    """After commit, push a row already read in full (no re-read)."""
+    from orchestrator.live import publish
+
+    transaction.on_commit(lambda: publish("daemons", daemon_payload(daemon)))
 
 
 def daemon_payload(daemon: Daemon) -> dict:

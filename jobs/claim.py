@@ -1,4 +1,4 @@
-"""Claiming the next pending job, safely across many workers and processes."""
+"""Claiming pending jobs, safely across many workers and processes."""
 
 from django.db import connection, transaction
 from django.db.models import Count
@@ -6,8 +6,6 @@ from django.utils import timezone
 
 from jobs.models import EXECUTING_STATUSES, Job, JobStatus
 from jobs.types import REGISTRY
-
-CLAIM_BATCH = 3
 
 
 def _saturated_types() -> list[str]:
@@ -30,35 +28,56 @@ def _lock_type(job_type: str):
             cursor.execute("SELECT pg_advisory_xact_lock(hashtext(%s))", [f"orchestrator.job_type.{job_type}"])
 
 
-def claim_next(worker: str) -> Job | None:
-    """Claim the oldest runnable pending job for `worker`, or return None.
+def _within_type_limits(candidates: list[Job]) -> list[Job]:
+    """Drop candidates that would exceed their type's concurrency limit (counting each other)."""
+    chosen, planned = [], {}
+    for job in candidates:
+        kind = REGISTRY.get(job.type)
+        if kind is not None and kind.max_concurrent:
+            if job.type not in planned:
+                _lock_type(job.type)
+                planned[job.type] = Job.objects.filter(type=job.type, status__in=EXECUTING_STATUSES).count()
+            if planned[job.type] >= kind.max_concurrent:
+                continue
+            planned[job.type] += 1
+        chosen.append(job)
+    return chosen
+
+
+def claim_jobs(worker: str, limit: int = 1) -> list[Job]:
+    """Claim up to `limit` of the oldest runnable pending jobs for `worker` (oldest first).
 
     Race prevented: two workers picking the same row. On PostgreSQL the candidates are locked with
-    SKIP LOCKED so concurrent claimers take different rows; everywhere, the final compare-and-set
-    (status still pending) guarantees a job is claimed at most once.
+    SKIP LOCKED so concurrent claimers take different rows; everywhere, the compare-and-set update
+    (status still pending) guarantees that a job is claimed at most once — a row another worker took
+    in between is simply not returned.
     """
     saturated = _saturated_types()
     with transaction.atomic():
         candidates = Job.objects.filter(status=JobStatus.PENDING).exclude(type__in=saturated)
-        candidates = candidates.order_by("created_at").only("id", "type")
+        candidates = candidates.order_by("created_at")
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
-        for job in candidates[:CLAIM_BATCH]:
-            kind = REGISTRY.get(job.type)
-            if kind is not None and kind.max_concurrent:
-                _lock_type(job.type)
-                running = Job.objects.filter(type=job.type, status__in=EXECUTING_STATUSES).count()
-                if running >= kind.max_concurrent:
-                    continue
-            now = timezone.now()
-            claimed = Job.objects.filter(pk=job.pk, status=JobStatus.PENDING).update(
-                status=JobStatus.RUNNING,
-                worker=worker,
-                started_at=now,
-                heartbeat_at=now,
-                message="Started",
-                updated_at=now,
-            )
-            if claimed:
-                return Job.objects.get(pk=job.pk)
-    return None
+        chosen = _within_type_limits(list(candidates[: max(limit, 1) * 2]))[:limit]
+        if not chosen:
+            return []
+        now = timezone.now()
+        claimed_fields = {
+            "status": JobStatus.RUNNING,
+            "worker": worker,
+            "started_at": now,
+            "heartbeat_at": now,
+            "message": "Started",
+            "updated_at": now,
+        }
+        if connection.vendor == "postgresql":
+            # The rows are locked by this transaction: the update cannot miss one.
+            Job.objects.filter(pk__in=[j.pk for j in chosen]).update(**claimed_fields)
+        else:
+            chosen = [
+                j for j in chosen if Job.objects.filter(pk=j.pk, status=JobStatus.PENDING).update(**claimed_fields)
+            ]
+    for job in chosen:
+        for field, value in claimed_fields.items():
+            setattr(job, field, value)
+    return chosen

@@ -40,8 +40,9 @@ class JobContext:
             fields.append("total_items")
         if not fields:
             return
-        # Re-read the status first so the pushed state says "cancelling" once a cancel was requested.
-        self._refresh_status()
+        # Re-read the status (at most every CANCEL_CHECK_INTERVAL) so that the pushed state says
+        # "cancelling" once a cancel was requested.
+        self.cancel_requested  # noqa: B018  (refreshes the status when the interval has passed)
         self.job.save(update_fields=[*fields, "updated_at"])
 
     def set_external_id(self, external_id: str):

@@ -18,7 +18,7 @@ from django.conf import settings
 from django.db import close_old_connections
 from django.utils import timezone
 
-from jobs.claim import claim_next
+from jobs.claim import claim_jobs
 from jobs.context import JobCancelled, JobContext
 from jobs.models import EXECUTING_STATUSES, Job, JobStatus
 from jobs.services import publish_job, purge_finished_jobs, recover_stale_jobs
@@ -63,19 +63,19 @@ class Worker:
         logger.info("Job worker %s stopped", self.name)
 
     def _step(self) -> bool:
-        """Claim and start one job if a slot is free. Returns whether it started one."""
+        """Claim jobs for the free slots and start them. Returns whether it started any."""
         self._reap()
-        if len(self._active) >= self.concurrency:
+        free = self.concurrency - len(self._active)
+        if free <= 0:
             return False
         close_old_connections()
-        job = claim_next(self.name)
-        if job is None:
-            return False
-        publish_job(job)
-        future = self._executor.submit(self._execute, job)
-        self._active[job.pk] = future
-        future.add_done_callback(lambda _f: self._wake.set())
-        return True
+        jobs = claim_jobs(self.name, free)
+        for job in jobs:
+            publish_job(job)
+            future = self._executor.submit(self._execute, job)
+            self._active[job.pk] = future
+            future.add_done_callback(lambda _f: self._wake.set())
+        return bool(jobs)
 
     def _reap(self):
         for job_id, future in list(self._active.items()):
@@ -144,7 +144,9 @@ class Worker:
         if not done:
             logger.warning("Job %s was no longer ours when it ended (recovered or deleted)", job.pk)
             return
-        publish_job(Job.objects.get(pk=job.pk))
+        for field, value in fields.items():
+            setattr(job, field, value)
+        publish_job(job)
 
     def _shutdown(self):
         """Give running handlers a moment to stop cooperatively, then record the rest as interrupted."""

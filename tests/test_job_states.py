@@ -8,9 +8,14 @@ from django.db import connections
 from django.utils import timezone
 
 from jobs import services
-from jobs.claim import claim_next
+from jobs.claim import claim_jobs
 from jobs.models import Job, JobStatus
 from jobs.types import REGISTRY, JobKind
+
+
+def claim_next(worker):
+    claimed = claim_jobs(worker, 1)
+    return claimed[0] if claimed else None
 
 
 def make(n=1, **params):
@@ -114,6 +119,22 @@ def limited_test_type(monkeypatch):
 
 
 @pytest.mark.django_db
+def test_a_batch_claim_takes_the_oldest_jobs_and_respects_the_type_limit(limited_test_type):
+    make(3)
+    assert len(claim_jobs("w1", 5)) == 1
+    assert claim_jobs("w2", 5) == []
+
+
+@pytest.mark.django_db
+def test_a_batch_claim_returns_claimed_rows_oldest_first():
+    jobs = make(4)
+    claimed = claim_jobs("w1", 3)
+    assert [j.pk for j in claimed] == [j.pk for j in jobs[:3]]
+    assert all(j.status == JobStatus.RUNNING and j.worker == "w1" for j in claimed)
+    assert Job.objects.filter(status=JobStatus.RUNNING, worker="w1").count() == 3
+
+
+@pytest.mark.django_db
 def test_per_type_limit_is_enforced_at_claim_time(limited_test_type):
     make(2)
     assert claim_next("w1") is not None
@@ -128,8 +149,8 @@ def _claim_concurrently(workers: int) -> list:
     def run(name):
         barrier.wait()
         try:
-            while (job := claim_next(name)) is not None:
-                claimed.append(job.pk)
+            while claimed_now := claim_jobs(name, 3):
+                claimed.extend(job.pk for job in claimed_now)
         finally:
             connections.close_all()
 

@@ -1,4 +1,5 @@
 import asyncio
+import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
@@ -7,6 +8,10 @@ from daemons.models import Daemon
 from daemons.registry import get_kind
 from orchestrator.dbtag import tag_connection
 from orchestrator.live import flush
+
+# Channel messages are never encrypted here, yet channels_redis imports cryptography's Fernet when
+# present, which loads OpenSSL and Rust bindings: ~7 MB in every host and worker. Mark it missing.
+sys.modules.setdefault("cryptography.fernet", None)
 
 
 class Command(BaseCommand):
@@ -18,11 +23,11 @@ class Command(BaseCommand):
         parser.add_argument("name", help="Daemon name, e.g. auto_stash_sync")
 
     def handle(self, *args, name, **options):
+        tag_connection(f"rundaemon:{name}", relaxed_commits=True)
         daemon = Daemon.objects.filter(name=name).first()
         if daemon is None or get_kind(daemon.kind) is None:
             known = ", ".join(Daemon.objects.order_by("name").values_list("name", flat=True)) or "(none)"
             raise CommandError(f"Unknown daemon {name!r}. Known daemons: {known}")
-        tag_connection(f"rundaemon:{name}")
         code = asyncio.run(DaemonHost(name).serve())
         flush(2.0)
         if code:
