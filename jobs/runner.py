@@ -68,7 +68,7 @@ class Worker:
         free = self.concurrency - len(self._active)
         if free <= 0:
             return False
-        close_old_connections()
+        _refresh_connection()
         jobs = claim_jobs(self.name, free)
         for job in jobs:
             publish_job(job)
@@ -122,9 +122,7 @@ class Worker:
             else:
                 self._finish(job, JobStatus.COMPLETED, result=result, message="Completed")
         finally:
-            # The slot thread keeps its connection for the next job (CONN_MAX_AGE); only broken or
-            # expired ones are closed. Opening one per job costs more than a no-op job itself.
-            close_old_connections()
+            _refresh_connection()
 
     def _finish(self, job: Job, status: str, *, error: str = "", result=None, message: str | None = None):
         """Write the terminal state, only if this worker still owns the running job (compare-and-set)."""
@@ -159,6 +157,22 @@ class Worker:
         leftover = Job.objects.filter(worker=self.name, status__in=EXECUTING_STATUSES)
         for job in leftover:
             self._finish(job, JobStatus.FAILED, error="Interrupted: the worker was shut down; retry it to run it again")
+
+
+_connection_checked = threading.local()
+CONNECTION_CHECK_SECONDS = 5.0
+
+
+def _refresh_connection():
+    """Drop this thread's DB connection if it broke or expired, at most every few seconds.
+
+    Each thread keeps its connection from job to job (opening one per job costs more than a no-op
+    job). A check also arms Django's health check, one extra round trip, so it is not done per job.
+    """
+    now = time.monotonic()
+    if now - getattr(_connection_checked, "at", 0.0) >= CONNECTION_CHECK_SECONDS:
+        _connection_checked.at = now
+        close_old_connections()
 
 
 def _wait(future: Future, timeout: float):

@@ -81,3 +81,11 @@ def test_a_failing_handler_marks_the_job_failed_with_its_error(processes):
     job.refresh_from_db()
     assert job.error == "RuntimeError: Simulated failure at step 2"
     assert "Traceback" in job.result["traceback"]
+
+
+def test_a_zero_step_test_job_is_a_no_op_that_completes(processes):
+    job = services.create_job("test", {"steps": 0})
+    processes.manage("runjobs")
+    wait_for(lambda: job_status(job) == JobStatus.COMPLETED, timeout=30, message="no-op job completed")
+    job.refresh_from_db()
+    assert job.result == {"steps_completed": 0} and job.progress == 100

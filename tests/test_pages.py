@@ -582,7 +582,7 @@ def test_run_page_shows_a_form_built_from_the_parameters(browser):
     assert '<option value="test" selected>Test job</option>' in html
     for name in ("steps", "step_seconds", "fail_at_step"):
         assert f'name="{name}"' in html
-    assert "Number of steps to run." in html
+    assert "Number of steps to run (0: finish at once, a no-op job)." in html
 
 
 def test_run_form_creates_the_job_and_opens_it(browser):
@@ -596,7 +596,7 @@ def test_run_form_creates_the_job_and_opens_it(browser):
 @pytest.mark.parametrize(
     ("data", "message"),
     [
-        ({"steps": "0", "step_seconds": "1", "fail_at_step": "0"}, "Must be at least 1."),
+        ({"steps": "-1", "step_seconds": "1", "fail_at_step": "0"}, "Must be at least 0."),
         ({"steps": "x", "step_seconds": "1", "fail_at_step": "0"}, "Must be an integer."),
         ({"steps": "2", "step_seconds": "-1", "fail_at_step": "0"}, "Must be at least 0."),
         ({"steps": "2", "step_seconds": "NaN", "fail_at_step": "0"}, "Must be a number."),

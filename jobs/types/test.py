@@ -5,7 +5,7 @@ from orchestrator.typed import Field, Schema
 
 PARAMETERS = Schema(
     (
-        Field("steps", int, 5, "Number of steps to run.", min=1, max=10_000),
+        Field("steps", int, 5, "Number of steps to run (0: finish at once, a no-op job).", min=0, max=10_000),
         Field("step_seconds", float, 2.0, "How long each step takes, in seconds.", min=0, max=3600),
         Field("fail_at_step", int, 0, "Raise an error at this step (0: never fail).", min=0, max=10_000),
     )
@@ -14,6 +14,8 @@ PARAMETERS = Schema(
 
 def run(ctx, params: dict) -> dict:
     steps = params["steps"]
+    if steps == 0:
+        return {"steps_completed": 0}
     ctx.progress(0, f"Starting {steps} test steps", processed=0, total=steps)
     for step in range(1, steps + 1):
         ctx.sleep(params["step_seconds"])  # raises JobCancelled when cancellation is requested
