@@ -68,7 +68,12 @@ def measure_update_status_cost(daemon) -> list[float]:
     """Time each `await update_status()` of a real TestDaemon (no host process runs it meanwhile)."""
     from daemons import services
     from daemons.kinds.test import TestDaemon
+    from orchestrator.dbtag import tag_connection
     from orchestrator.live import flush
+
+    # The same per-process database settings as `manage.py rundaemon` (relaxed commits); they apply to
+    # the connection that update_status()'s DB thread opens below.
+    tag_connection("bench:update_status", relaxed_commits=True)
 
     async def calls() -> list[float]:
         subject = TestDaemon(daemon.pk, daemon.name, services.effective_config(daemon))
