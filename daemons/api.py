@@ -32,8 +32,7 @@ NAME = OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, descrip
 def get_daemon(name: str) -> Daemon:
     daemon = Daemon.objects.filter(name=name).first()
     if daemon is None:
-        known = ", ".join(Daemon.objects.order_by("name").values_list("name", flat=True)) or "(none)"
-        raise NotFound(f"Unknown daemon {name!r}. Known daemons: {known}.")
+        raise NotFound(services.unknown_daemon_message(name) + ".")
     return daemon
 
 

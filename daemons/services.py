@@ -42,6 +42,12 @@ def ensure_daemon_rows(using: str = "default"):
                 daemon.save(using=using, update_fields=["configuration", "updated_at"])
 
 
+def unknown_daemon_message(name: str) -> str:
+    """The answer to an unknown daemon name, everywhere one can be given (CLI, API)."""
+    known = ", ".join(Daemon.objects.order_by("name").values_list("name", flat=True)) or "(none)"
+    return f"Unknown daemon {name!r}. Known daemons: {known}"
+
+
 def schema_for(daemon: Daemon):
     from daemons.registry import get_kind
 

@@ -122,8 +122,7 @@ class Command(BaseCommand):
 def _daemon(name: str) -> Daemon:
     daemon = Daemon.objects.filter(name=name).first()
     if daemon is None:
-        known = ", ".join(Daemon.objects.order_by("name").values_list("name", flat=True)) or "(none)"
-        raise CommandError(f"Unknown daemon {name!r}. Known daemons: {known}")
+        raise CommandError(services.unknown_daemon_message(name))
     return daemon
 
 

@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from daemons.host import DaemonHost
 from daemons.models import Daemon
 from daemons.registry import get_kind
+from daemons.services import unknown_daemon_message
 from orchestrator.dbtag import tag_connection
 from orchestrator.live import flush
 
@@ -26,8 +27,7 @@ class Command(BaseCommand):
         tag_connection(f"rundaemon:{name}", relaxed_commits=True)
         daemon = Daemon.objects.filter(name=name).first()
         if daemon is None or get_kind(daemon.kind) is None:
-            known = ", ".join(Daemon.objects.order_by("name").values_list("name", flat=True)) or "(none)"
-            raise CommandError(f"Unknown daemon {name!r}. Known daemons: {known}")
+            raise CommandError(unknown_daemon_message(name))
         code = asyncio.run(DaemonHost(name).serve())
         flush(2.0)
         if code:
