@@ -122,3 +122,19 @@ def user(transactional_db):
     from django.contrib.auth.models import User
 
     return User.objects.create_user("alice", password="correct-horse-battery")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _let_the_test_database_be_dropped(django_db_setup, django_db_blocker):
+    """Processes killed by the tests can leave a backend behind for a moment, and PostgreSQL refuses to
+    drop a database in use: end those sessions before pytest-django drops it."""
+    yield
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return
+    with django_db_blocker.unblock(), connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+        )
