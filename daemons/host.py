@@ -67,6 +67,7 @@ class DaemonHost:
             loop.add_signal_handler(sig, self.shutdown.set)
         row = await db(Daemon.objects.get)(name=self.name)
         self.daemon_id = row.pk
+        self._handle = Daemon(pk=row.pk, name=row.name)  # enough for log rows; never saved whole
         self.cls = get_kind(row.kind)
         logger.info("Host %s:%s for daemon %s started", self.hostname, self.pid, self.name)
         while not self.shutdown.is_set():
@@ -245,4 +246,4 @@ class DaemonHost:
         logger.info("Host %s:%s for daemon %s stopped", self.hostname, self.pid, self.name)
 
     async def _log(self, level: str, message: str):
-        await db(services.add_log)(Daemon(pk=self.daemon_id, name=self.name), level, message)
+        await db(services.add_log)(self._handle, level, message)

@@ -18,7 +18,7 @@ from django.views.decorators.http import require_POST
 
 from daemons import services
 from daemons.models import LEVEL_ORDER, Daemon, DesiredState
-from orchestrator.schema_forms import form_fields, other_errors, parse_form
+from orchestrator.schema_forms import form_fields, other_errors
 
 LOG_PAGE_SIZE = 50
 HISTORY_PAGE_SIZE = 25
@@ -105,15 +105,8 @@ def config_save(request, name):
     schema = services.schema_for(daemon)
     if schema is None:
         return _unknown_kind(request, daemon)
-    data = parse_form(schema, request.POST)
-    try:
-        services.update_configuration(daemon, data)
-    except services.ConfigError as exc:
-        messages.error(request, "The configuration was not saved: correct the errors below.")
-        context = _detail_context(request, daemon, form_values=data, form_errors=exc.errors)
-        return render(request, "daemons/detail.html", context, status=400)
-    messages.success(request, f"Configuration saved. {CONFIG_APPLIED}")
-    return redirect(daemon.get_absolute_url() + "#configuration")
+    data = schema.from_form(request.POST)
+    return _save_configuration(request, daemon, lambda: data, form_values=data, errors_key="form_errors")
 
 
 @login_required
@@ -124,11 +117,17 @@ def config_raw(request, name):
     if services.schema_for(daemon) is None:
         return _unknown_kind(request, daemon)
     text = request.POST.get("configuration", "")
+    return _save_configuration(request, daemon, lambda: _parse_json(text), raw_text=text, errors_key="raw_errors")
+
+
+def _save_configuration(request, daemon, read, *, errors_key: str, **echo):
+    """Validate and save what `read()` returns; on errors show the page again with them and what was
+    posted (`echo`), HTTP 400, nothing saved."""
     try:
-        services.update_configuration(daemon, _parse_json(text))
+        services.update_configuration(daemon, read())
     except services.ConfigError as exc:
         messages.error(request, "The configuration was not saved: correct the errors below.")
-        context = _detail_context(request, daemon, raw_text=text, raw_errors=exc.errors)
+        context = _detail_context(request, daemon, **echo, **{errors_key: exc.errors})
         return render(request, "daemons/detail.html", context, status=400)
     messages.success(request, f"Configuration saved. {CONFIG_APPLIED}")
     return redirect(daemon.get_absolute_url() + "#configuration")

@@ -40,9 +40,8 @@ class JobContext:
             fields.append("total_items")
         if not fields:
             return
-        # Re-read the status (at most every CANCEL_CHECK_INTERVAL) so that the pushed state says
-        # "cancelling" once a cancel was requested.
-        self.cancel_requested  # noqa: B018  (refreshes the status when the interval has passed)
+        # So that the pushed state says "cancelling" once a cancel was requested.
+        self._refresh_status_if_due()
         self.job.save(update_fields=[*fields, "updated_at"])
 
     def set_external_id(self, external_id: str):
@@ -53,9 +52,7 @@ class JobContext:
     def cancel_requested(self) -> bool:
         if self._shutdown.is_set() or self._cancel_requested:
             return True
-        now = time.monotonic()
-        if now - self._last_check >= CANCEL_CHECK_INTERVAL:
-            self._refresh_status()
+        self._refresh_status_if_due()
         return self._cancel_requested
 
     def check_cancelled(self):
@@ -78,6 +75,11 @@ class JobContext:
             if remaining <= 0:
                 return
             self._shutdown.wait(min(remaining, CANCEL_CHECK_INTERVAL))
+
+    def _refresh_status_if_due(self):
+        """Re-read the job's status, at most every CANCEL_CHECK_INTERVAL seconds."""
+        if time.monotonic() - self._last_check >= CANCEL_CHECK_INTERVAL:
+            self._refresh_status()
 
     def _refresh_status(self):
         self._last_check = time.monotonic()

@@ -19,7 +19,7 @@ from jobs.models import ACTIVE_STATUSES, TERMINAL_STATUSES, Job, JobStatus, JobT
 from jobs.services import JobError, JobStateError, cancel_job, create_job, retry_job
 from jobs.types import REGISTRY, get_kind
 from orchestrator.paths import daemon_path
-from orchestrator.schema_forms import form_fields, other_errors, parse_form
+from orchestrator.schema_forms import form_fields, other_errors
 
 PAGE_SIZE = 25
 # The active table shows everything in flight; past this many the page would only get slow.
@@ -93,7 +93,7 @@ def job_run(request):
     if request.method == "POST":
         job_type = request.POST.get("type", "")
         kind = get_kind(job_type)
-        values = parse_form(kind.parameters, request.POST) if kind else {}
+        values = kind.parameters.from_form(request.POST) if kind else {}
         try:
             job = create_job(job_type, values)
         except JobError as exc:

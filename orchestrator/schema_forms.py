@@ -4,23 +4,9 @@ The pages render `templates/includes/schema_fields.html` from these dicts; poste
 `Schema.from_form()` and the domain services validate them, so a form and the API accept the same input.
 """
 
-import math
-
 from orchestrator.typed import Schema
 
 _INPUTS = {bool: "checkbox", int: "number", float: "number", str: "text", list: "textarea"}
-
-
-def parse_form(schema: Schema, post) -> dict:
-    """`Schema.from_form()`, except that "nan" and "inf" stay text (so validation refuses them).
-
-    Python's float() accepts them, but JSON (and the database's jsonb) has no such numbers.
-    """
-    values = schema.from_form(post)
-    return {
-        name: post.get(name) if isinstance(value, float) and not math.isfinite(value) else value
-        for name, value in values.items()
-    }
 
 
 def form_fields(schema: Schema, values: dict, errors: dict | None = None) -> list[dict]:

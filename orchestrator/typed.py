@@ -67,9 +67,11 @@ class Field:
                 return raw
         if self.type is float:
             try:
-                return float(raw)
+                value = float(raw)
             except ValueError:
                 return raw
+            # float() accepts "nan" and "inf"; JSON has no such numbers, so they stay text and fail.
+            return value if math.isfinite(value) else raw
         if self.type is list:
             return [line.strip() for line in raw.splitlines() if line.strip()]
         return raw

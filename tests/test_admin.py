@@ -98,7 +98,7 @@ def test_change_form_saves_a_valid_configuration_through_the_services(admin, dae
         ({"bogus": 1}, "bogus: Unknown"),
         ({"job_steps": "five"}, "job_steps: Must be an integer."),
         ({"interval_seconds": 0}, "interval_seconds: Must be at least 0.001."),
-        ({"interval_seconds": float("nan")}, "NaN and Infinity are not JSON values."),
+        ({"interval_seconds": float("nan")}, "interval_seconds: Must be a finite number."),
     ],
 )
 def test_change_form_refuses_an_invalid_configuration(admin, daemon, patch, message):
