@@ -1,4 +1,6 @@
-"""Run the benchmarks of issue 2 (`make bench`): `bench/run.py` runs them all, `bench/run.py <name> …` some.
+"""Run the benchmarks (`make bench`): `bench/run.py` runs them all, `bench/run.py <name> …` some.
+
+Issue 2: the live path, job claims, memory. Issue 3: the generation check and Stash sync throughput.
 
 Each result is printed on stdout as `BENCH <name> <value> <unit>`; progress and details go to stderr.
 All benchmarks share one fresh PostgreSQL database and one Redis channel prefix (see bench/common.py),
@@ -15,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-BENCHMARKS = ("status_latency", "fanout", "job_claims", "memory")
+BENCHMARKS = ("status_latency", "fanout", "job_claims", "memory", "generation_check", "stash_sync")
 
 
 def _terminate(signum, frame):

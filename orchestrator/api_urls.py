@@ -5,6 +5,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from daemons import api as daemons_api
 from jobs import api as jobs_api
+from stash import api as stash_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -30,4 +31,6 @@ urlpatterns = [
     path("jobs/<str:job_id>/", jobs_api.JobDetail.as_view(), name="api-job-detail"),
     path("jobs/<str:job_id>/cancel/", jobs_api.JobCancel.as_view(), name="api-job-cancel"),
     path("jobs/<str:job_id>/retry/", jobs_api.JobRetry.as_view(), name="api-job-retry"),
+    path("settings/stash/", stash_api.StashSettingsView.as_view(), name="api-stash-settings"),
+    path("settings/stash/test/", stash_api.StashConnectionTest.as_view(), name="api-stash-settings-test"),
 ]

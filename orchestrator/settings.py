@@ -67,6 +67,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "orchestrator.context.site",
+                "stash.context.stash",
             ],
         },
     },
@@ -205,3 +206,11 @@ LOGGING = {
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the socket helper reads it to send CSRF headers on fetch()
 X_FRAME_OPTIONS = "DENY"
+
+# Stash sync and Stash jobs (the URL, key and paths are on the Settings page; STASH_URL/STASH_API_KEY win).
+STASH_SYNC_PAGE_SIZE = env_number("STASH_SYNC_PAGE_SIZE", 500, minimum=1, integer=True)
+# Incremental syncs re-read this many seconds before the watermark: Stash's times have 1 s resolution.
+STASH_SYNC_OVERLAP_SECONDS = env_number("STASH_SYNC_OVERLAP_SECONDS", 60, minimum=0, integer=True)
+STASH_JOB_POLL_SECONDS = env_number("STASH_JOB_POLL_SECONDS", 2.0, minimum=0.05)
+STASH_JOB_STOP_TIMEOUT_SECONDS = env_number("STASH_JOB_STOP_TIMEOUT_SECONDS", 120.0, minimum=1)
+STASH_UNREACHABLE_GIVE_UP_SECONDS = env_number("STASH_UNREACHABLE_GIVE_UP_SECONDS", 300.0, minimum=1)

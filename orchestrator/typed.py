@@ -25,6 +25,8 @@ class Field:
     choices: tuple = ()
     required: bool = False
     label: str = ""
+    # For lists: the type of every item (str or int).
+    items: type = str
 
     @property
     def title(self) -> str:
@@ -41,8 +43,15 @@ class Field:
         if isinstance(value, float) and not math.isfinite(value):
             return None, "Must be a finite number."
         if self.type is list:
-            if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-                return None, "Must be a list of strings."
+            if not isinstance(value, list) or not all(_is_item(v, self.items) for v in value):
+                return None, f"Must be a list of {TYPE_NAMES[self.items]}s."
+            if self.required and not value:
+                return None, "Give at least one item."
+            if self.min is not None and self.items is int and any(v < self.min for v in value):
+                return None, f"Every item must be at least {_num(self.min)}."
+            if self.max is not None and len(value) > self.max:
+                return None, f"At most {_num(self.max)} items."
+            return value, None
         elif not isinstance(value, self.type) or (self.type is not bool and isinstance(value, bool)):
             return None, f"Must be {_ARTICLE[self.type]} {self.type_name}."
         if self.min is not None and value < self.min:
@@ -73,8 +82,15 @@ class Field:
             # float() accepts "nan" and "inf"; JSON has no such numbers, so they stay text and fail.
             return value if math.isfinite(value) else raw
         if self.type is list:
+            if self.items is int:
+                # Ids pasted one per line or separated by commas/spaces; bad items stay text and fail.
+                return [int(v) if v.isdigit() else v for v in raw.replace(",", " ").split()]
             return [line.strip() for line in raw.splitlines() if line.strip()]
         return raw
+
+
+def _is_item(value, kind: type) -> bool:
+    return isinstance(value, kind) and not isinstance(value, bool)
 
 
 def _num(value) -> str:
@@ -99,6 +115,7 @@ class Schema:
                 "max": f.max,
                 "choices": list(f.choices),
                 "required": f.required,
+                **({"items": TYPE_NAMES[f.items]} if f.type is list else {}),
             }
             for f in self.fields
         ]

@@ -11,4 +11,6 @@ urlpatterns = [
     path("api/", include("orchestrator.api_urls")),
     path("daemons/", include("daemons.urls")),
     path("jobs/", include("jobs.urls")),
+    path("scenes/", include("stash.scene_urls")),
+    path("", include("stash.urls")),  # /settings/
 ]

@@ -1,1 +1,253 @@
-# The Stash mirror models (Scene, Tag, Performer, Studio, SceneMarker) arrive with the Stash integration.
+"""The local mirror of a Stash library, and the settings for reaching Stash.
+
+Mirror rows are keyed by Stash's own integer ids (primary keys), so a sync page is upserted in bulk with
+`bulk_create(update_conflicts=True)` and relation rows are rebuilt by id without looking anything up.
+Stash's created/updated times are kept as datetimes for display and filtering; the incremental watermark
+keeps Stash's exact strings (SyncCursor), because Stash compares those as strings in its own time zone.
+"""
+
+from django.core.exceptions import ValidationError
+from django.db import models
+from django.db.models import Q
+
+from stash import validation
+
+
+class Tag(models.Model):
+    id = models.BigIntegerField(primary_key=True, help_text="Stash's tag id")
+    name = models.CharField(max_length=255)
+    description = models.TextField(blank=True, default="")
+    aliases = models.JSONField(default=list, blank=True)
+    favorite = models.BooleanField(default=False)
+    ignore_auto_tag = models.BooleanField(default=False)
+    # Stash tags form a graph: a tag can have several parents.
+    parents = models.ManyToManyField("self", symmetrical=False, related_name="children", blank=True)
+    stash_created_at = models.DateTimeField(null=True, blank=True)
+    stash_updated_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["name"], name="stash_tag_name")]  # tag filter and plan lookups
+
+    def __str__(self):
+        return self.name
+
+
+class Performer(models.Model):
+    id = models.BigIntegerField(primary_key=True, help_text="Stash's performer id")
+    name = models.CharField(max_length=255)
+    disambiguation = models.CharField(max_length=255, blank=True, default="")
+    gender = models.CharField(max_length=32, blank=True, default="")
+    urls = models.JSONField(default=list, blank=True)
+    birthdate = models.CharField(max_length=10, blank=True, default="", help_text="As Stash stores it")
+    country = models.CharField(max_length=64, blank=True, default="")
+    favorite = models.BooleanField(default=False)
+    rating100 = models.PositiveSmallIntegerField(null=True, blank=True)
+    details = models.TextField(blank=True, default="")
+    aliases = models.JSONField(default=list, blank=True)
+    stash_created_at = models.DateTimeField(null=True, blank=True)
+    stash_updated_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["name"], name="stash_performer_name")]  # performer filter
+
+    def __str__(self):
+        return f"{self.name} ({self.disambiguation})" if self.disambiguation else self.name
+
+
+class Studio(models.Model):
+    id = models.BigIntegerField(primary_key=True, help_text="Stash's studio id")
+    name = models.CharField(max_length=255)
+    parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
+    urls = models.JSONField(default=list, blank=True)
+    details = models.TextField(blank=True, default="")
+    rating100 = models.PositiveSmallIntegerField(null=True, blank=True)
+    favorite = models.BooleanField(default=False)
+    aliases = models.JSONField(default=list, blank=True)
+    stash_created_at = models.DateTimeField(null=True, blank=True)
+    stash_updated_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        indexes = [models.Index(fields=["name"], name="stash_studio_name")]  # studio filter
+
+    def __str__(self):
+        return self.name
+
+
+class Scene(models.Model):
+    id = models.BigIntegerField(primary_key=True, help_text="Stash's scene id")
+    title = models.CharField(max_length=500, blank=True, default="")
+    code = models.CharField(max_length=255, blank=True, default="")
+    details = models.TextField(blank=True, default="")
+    director = models.CharField(max_length=255, blank=True, default="")
+    urls = models.JSONField(default=list, blank=True)
+    date = models.DateField(null=True, blank=True)
+    rating100 = models.PositiveSmallIntegerField(null=True, blank=True)
+    organized = models.BooleanField(default=False)
+    screenshot_url = models.CharField(max_length=1000, blank=True, default="")
+    studio = models.ForeignKey(Studio, null=True, blank=True, on_delete=models.SET_NULL, related_name="scenes")
+    performers = models.ManyToManyField(Performer, related_name="scenes", blank=True)
+    tags = models.ManyToManyField(Tag, related_name="scenes", blank=True)
+    stash_created_at = models.DateTimeField(null=True, blank=True)
+    stash_updated_at = models.DateTimeField(null=True, blank=True)
+    synced_at = models.DateTimeField(auto_now=True)
+    # Local workflow flags: never written by Stash, only by our jobs (and reset by sync where documented).
+    generated = models.BooleanField(default=False, help_text="Stash has generated every artefact we check")
+    video_analyzed = models.BooleanField(default=False, help_text="The video tagger has processed this scene")
+    analyzed = models.BooleanField(default=False, help_text="Metadata analysis has processed this scene")
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [
+            # "Scenes needing generation" (the generation daemon's check) over a large library.
+            models.Index(fields=["id"], condition=Q(generated=False), name="stash_scene_ungenerated"),
+            # The video analysis daemon's batches.
+            models.Index(fields=["id"], condition=Q(video_analyzed=False), name="stash_scene_unanalyzed_video"),
+            models.Index(fields=["id"], condition=Q(analyzed=False), name="stash_scene_unanalyzed"),
+            models.Index(fields=["stash_updated_at"], name="stash_scene_updated"),  # Scenes page sort
+        ]
+
+    def __str__(self):
+        return self.title or f"Scene {self.id}"
+
+    @property
+    def primary_file(self):
+        files = list(self.files.all())
+        return files[0] if files else None
+
+
+class SceneFile(models.Model):
+    """A video file of a scene. Stash lists a scene's primary file first; `position` keeps that order."""
+
+    id = models.BigIntegerField(primary_key=True, help_text="Stash's file id")
+    scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="files")
+    position = models.PositiveSmallIntegerField(default=0)
+    path = models.TextField()
+    basename = models.CharField(max_length=1000, blank=True, default="")
+    size = models.BigIntegerField(null=True, blank=True)
+    duration = models.FloatField(null=True, blank=True)
+    video_codec = models.CharField(max_length=64, blank=True, default="")
+    audio_codec = models.CharField(max_length=64, blank=True, default="")
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    frame_rate = models.FloatField(null=True, blank=True)
+    bit_rate = models.BigIntegerField(null=True, blank=True)
+    format = models.CharField(max_length=64, blank=True, default="")
+    mod_time = models.DateTimeField(null=True, blank=True)
+    fingerprints = models.JSONField(default=dict, blank=True, help_text="type → value, e.g. phash, oshash, md5")
+
+    class Meta:
+        ordering = ["scene_id", "position"]
+
+    def __str__(self):
+        return self.path
+
+    @property
+    def resolution(self) -> str:
+        return f"{self.width}×{self.height}" if self.width and self.height else ""
+
+
+class SceneMarker(models.Model):
+    id = models.BigIntegerField(primary_key=True, help_text="Stash's marker id")
+    scene = models.ForeignKey(Scene, on_delete=models.CASCADE, related_name="markers")
+    title = models.CharField(max_length=500, blank=True, default="")
+    seconds = models.FloatField()
+    end_seconds = models.FloatField(null=True, blank=True)
+    primary_tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    tags = models.ManyToManyField(Tag, related_name="markers", blank=True)
+    stash_created_at = models.DateTimeField(null=True, blank=True)
+    stash_updated_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["scene_id", "seconds"]
+
+    def __str__(self):
+        return f"{self.title or 'Marker'} @ {self.seconds:.1f}s"
+
+
+class SyncCursor(models.Model):
+    """Where incremental syncs continue from, per kind of object (scenes, markers, tags, …).
+
+    `watermark` is the largest `updated_at` string Stash returned in a completed full or incremental run,
+    exactly as Stash formatted it; only those runs move it (a targeted sync_scenes never does)."""
+
+    name = models.CharField(max_length=32, unique=True)
+    watermark = models.CharField(max_length=64, blank=True, default="")
+    last_full_sync_at = models.DateTimeField(null=True, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self):
+        return f"{self.name}: {self.watermark or '(never synced)'}"
+
+
+class PreviewPreset(models.TextChoices):
+    """Stash's PreviewPreset enum: the x264 speed of generated previews (faster encodes, larger files)."""
+
+    ULTRAFAST = "ultrafast", "ultrafast"
+    VERYFAST = "veryfast", "veryfast"
+    FAST = "fast", "fast"
+    MEDIUM = "medium", "medium"
+    SLOW = "slow", "slow"
+    SLOWER = "slower", "slower"
+    VERYSLOW = "veryslow", "veryslow"
+
+
+class StashSettings(models.Model):
+    """How to reach Stash and how its paths relate to ours: one row (pk 1), edited on the Settings page.
+
+    STASH_URL / STASH_API_KEY in the environment take precedence over `url` / `api_key` (see
+    stash.config.effective_connection). `api_key` is stored in clear because we must send it, but no page,
+    admin form or API answer renders it back; they show a mask."""
+
+    SINGLETON_ID = 1
+
+    url = models.CharField(max_length=500, blank=True, default="", help_text="e.g. http://localhost:9999")
+    api_key = models.CharField(max_length=1000, blank=True, default="")
+    path_mappings = models.JSONField(
+        default=list, blank=True, help_text='Local library directories to Stash\'s: [{"local": …, "stash": …}]'
+    )
+    scan_paths = models.JSONField(
+        default=list, blank=True, help_text="Local directories a scan covers by default; empty: the whole library"
+    )
+    connect_timeout = models.FloatField(default=5.0, help_text="Seconds to wait for a connection to Stash")
+    read_timeout = models.FloatField(default=30.0, help_text="Seconds to wait for Stash's answer")
+    preview_preset = models.CharField(max_length=16, choices=PreviewPreset.choices, default=PreviewPreset.ULTRAFAST)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "Stash settings"
+        verbose_name_plural = "Stash settings"
+        constraints = [models.CheckConstraint(condition=Q(id=1), name="stash_settings_singleton")]
+
+    def __str__(self):
+        return "Stash settings"
+
+    def save(self, *args, **kwargs):
+        self.pk = self.SINGLETON_ID
+        super().save(*args, **kwargs)
+
+    def clean(self):
+        errors = {}
+        for name, check in (
+            ("url", validation.clean_url),
+            ("path_mappings", validation.clean_path_mappings),
+            ("scan_paths", validation.clean_scan_paths),
+            ("connect_timeout", lambda v: validation.clean_timeout(v, "The connect timeout")),
+            ("read_timeout", lambda v: validation.clean_timeout(v, "The read timeout")),
+        ):
+            try:
+                setattr(self, name, check(getattr(self, name)))
+            except ValidationError as exc:
+                errors[name] = exc.messages
+        if errors:
+            raise ValidationError(errors)
+
+    @classmethod
+    def load(cls) -> "StashSettings":
+        """The settings row, or an unsaved one with the defaults (reading never writes)."""
+        return cls.objects.filter(pk=cls.SINGLETON_ID).first() or cls(pk=cls.SINGLETON_ID)

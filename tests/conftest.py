@@ -131,10 +131,51 @@ def _let_the_test_database_be_dropped(django_db_setup, django_db_blocker):
     yield
     from django.db import connection
 
-    if connection.vendor != "postgresql":
+    # Only a test database of ours is touched (the configured database need not even exist).
+    if connection.vendor != "postgresql" or not str(connection.settings_dict["NAME"]).startswith("test_"):
         return
     with django_db_blocker.unblock(), connection.cursor() as cursor:
         cursor.execute(
             "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
+
+
+class Emulator:
+    """The Stash emulator over real HTTP, served from a thread of the test process."""
+
+    def __init__(self, store, server):
+        self.store = store
+        self.server = server
+        self.url = server.url
+
+    def control(self, name: str, body: dict | None = None) -> dict:
+        """A test control over HTTP, as a test would drive a Stash running elsewhere."""
+        import requests
+
+        response = requests.post(f"{self.url}/_emulator/{name}", json=body or {}, timeout=10)
+        response.raise_for_status()
+        return response.json()
+
+    def advance_clock(self, seconds: float):
+        """Move Stash's (frozen) clock on, so edits are clearly newer than the last sync."""
+        self.store.set_clock(advance_seconds=seconds)
+
+
+@pytest.fixture
+def stash_emulator(monkeypatch):
+    """A seeded emulator (200 scenes, Stash in America/Los_Angeles, frozen clock), and STASH_URL pointing
+    at it for this process and the subprocesses the test starts (through proc_env, which copies os.environ)."""
+    from stash.emulator.seed import seed_library
+    from stash.emulator.server import EmulatorServer
+    from stash.emulator.store import Store
+
+    store = Store(zone="America/Los_Angeles", scan_seconds=0.3, generate_seconds=0.5)
+    store.set_clock("2026-03-01T12:00:00-08:00")
+    seed_library(store, scenes=200, seed=3)
+    server = EmulatorServer(store)
+    server.start()
+    monkeypatch.setenv("STASH_URL", server.url)
+    monkeypatch.delenv("STASH_API_KEY", raising=False)
+    yield Emulator(store, server)
+    server.stop()

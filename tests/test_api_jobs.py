@@ -59,7 +59,10 @@ def test_unknown_type_is_a_400_and_creates_nothing(api):
     response = api.post("/api/jobs/", {"type": "mine_bitcoin", "parameters": {}}, format="json")
     assert response.status_code == 400
     assert list(response.json()) == ["type"]
-    assert "Available job types: test" in response.json()["type"][0]
+    assert (
+        "Available job types: check_stash_generate, stash_generate, stash_scan, sync, sync_scenes, test"
+        in (response.json()["type"][0])
+    )
     assert Job.objects.count() == 0
 
 

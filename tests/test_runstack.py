@@ -42,6 +42,14 @@ def _without_redis_url(env: dict) -> dict:
     return env
 
 
+def _stash_version(url: str):
+    try:
+        answer = requests.post(f"{url}/graphql", json={"query": "{ version { version } }"}, timeout=2)
+    except requests.RequestException:
+        return None
+    return answer.json()["data"]["version"]
+
+
 def _state(data_dir):
     try:
         return json.loads((data_dir / "runstack.json").read_text())
@@ -75,8 +83,11 @@ def test_runstack_supervises_every_process_and_stops_cleanly(stack, processes):
     proc, url, data_dir = stack
     state = wait_for(lambda: _state(data_dir), message="the state file")
     children = state["processes"]
-    assert set(children) == {"web", "worker", "daemon:test"}
+    # No Stash configured: demo mode, the built-in emulator is one more supervised child.
+    assert set(children) == {"web", "worker", "daemon:test", "stash-emulator"}
     assert all(_alive(pid) and _parent(pid) == proc.pid for pid in children.values())
+    version = wait_for(lambda: _stash_version(state["stash_demo_url"]), message="the demo Stash emulator")
+    assert version["version"].startswith("v")
     assert state["redis"]["url"].startswith("unix://")
     assert ping(state["redis"]["url"])
 
@@ -98,7 +109,7 @@ def test_runstack_supervises_every_process_and_stops_cleanly(stack, processes):
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=12) == 0
     assert time.monotonic() - started < 10
-    every_pid = [children["web"], children["daemon:test"], new, state["redis"]["pid"]]
+    every_pid = [children["web"], children["daemon:test"], children["stash-emulator"], new, state["redis"]["pid"]]
     wait_for(lambda: not any(_alive(pid) for pid in every_pid), timeout=2, message="every child gone")
     assert not (data_dir / "runstack.json").exists()
     with pytest.raises(requests.ConnectionError):

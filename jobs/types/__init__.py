@@ -21,9 +21,9 @@ class JobKind:
 
 
 def _build_registry() -> dict[str, JobKind]:
-    from jobs.types import test
+    from jobs.types import check_stash_generate, stash_generate, stash_scan, sync, sync_scenes, test
 
-    kinds = [test.KIND]
+    kinds = [sync.KIND, sync_scenes.KIND, stash_scan.KIND, stash_generate.KIND, check_stash_generate.KIND, test.KIND]
     return {kind.type: kind for kind in kinds}
 
 

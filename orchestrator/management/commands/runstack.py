@@ -2,7 +2,9 @@
 
 Without REDIS_URL it first starts the embedded Redis. Then it sets the auto-start daemons to run and
 forks the web server (daphne), one job worker and one `rundaemon` host per registered daemon, restarting
-whichever exits. Ctrl-C (SIGINT) or SIGTERM stops them all within about ten seconds.
+whichever exits. With no Stash configured (no STASH_URL, no URL saved in the settings) it also runs the
+built-in Stash emulator with its demo library and tells every child where (STASH_DEMO_URL). Ctrl-C
+(SIGINT) or SIGTERM stops them all within about ten seconds.
 
 The children are forked from this process after Django and the project are loaded (and the heap frozen
 for the garbage collector), so the memory they share is counted once.
@@ -13,6 +15,7 @@ import gc
 import json
 import logging
 import os
+import socket
 from functools import partial
 from pathlib import Path
 
@@ -72,6 +75,10 @@ class Command(BaseCommand):
         if code:
             raise CommandError("Preparing the daemons failed (see the messages above).")
         supervisor.programs = _programs(bind, port, concurrency, _daemon_names())
+        demo = _demo_stash()  # exports STASH_DEMO_URL, so only before anything is forked
+        if demo:
+            supervisor.programs.append(demo)
+            state.stash_demo_url = os.environ["STASH_DEMO_URL"]
         _warm_up()
         tag_log_lines("runstack")  # again: loading the ASGI app re-ran the logging configuration
         supervisor.on_change = state.write
@@ -90,6 +97,7 @@ class StateFile:
         self.path = path
         self.supervisor = supervisor
         self.redis: EmbeddedRedis | None = None
+        self.stash_demo_url: str | None = None
 
     def write(self):
         try:
@@ -102,6 +110,7 @@ class StateFile:
             "pid": os.getpid(),
             "processes": self.supervisor.pids(),
             "redis": {"pid": self.redis.pid, "url": self.redis.url} if self.redis else None,
+            "stash_demo_url": self.stash_demo_url,
         }
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2) + "\n")
@@ -191,6 +200,25 @@ def _programs(bind: str, port: int, concurrency: int, daemon_names: list[str]) -
     for name in daemon_names:
         programs.append(Program(f"daemon:{name}", partial(_command, "rundaemon", name), title=f"rundaemon {name}"))
     return programs
+
+
+def _demo_stash() -> Program | None:
+    """Demo mode: without a configured Stash, the built-in emulator (seeded with the demo library) stands
+    in on a free loopback port. A restart of it keeps the port, so STASH_DEMO_URL stays right."""
+    from stash.config import SOURCE_DB, SOURCE_ENV, effective_connection
+
+    try:
+        if effective_connection().url_source in (SOURCE_ENV, SOURCE_DB):
+            return None
+    finally:
+        connections.close_all()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    os.environ["STASH_DEMO_URL"] = f"http://127.0.0.1:{port}"
+    logger.info("no Stash configured: demo mode, built-in Stash emulator at %s", os.environ["STASH_DEMO_URL"])
+    command = ("stashemulator", "--demo", "--port", str(port))
+    return Program("stash-emulator", partial(_command, *command), title=" ".join(command))
 
 
 def _warm_up():

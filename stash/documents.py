@@ -1,0 +1,166 @@
+"""Every GraphQL document the project sends to Stash, in one place.
+
+tests/test_stash_documents.py validates each of them against the real Stash schema
+(../shared/stash-schema/), and the emulator serves exactly these operations. Each document holds one
+named operation; `DOCUMENTS` maps the operation name to its text.
+
+Choices worth knowing:
+- Scene references to studios, performers and tags carry the name too, so a scene that mentions an entity
+  created in Stash after the entity sync still gets a readable placeholder row.
+- Lists are paged with an explicit `filter` (Stash returns 25 rows when it is missing) and sorted by
+  `updated_at` ascending for incremental runs, so a watermark can be taken from the last row seen.
+- Counting uses `per_page: 1`: the count is what matters, one row costs nothing.
+"""
+
+MARKER_FIELDS = """
+fragment MarkerData on SceneMarker {
+  id title seconds end_seconds created_at updated_at
+  primary_tag { id name }
+  tags { id name }
+}
+"""
+
+SCENE_FIELDS = (
+    """
+fragment SceneData on Scene {
+  id title code details director urls date rating100 organized created_at updated_at
+  paths { screenshot }
+  studio { id name }
+  performers { id name }
+  tags { id name }
+  scene_markers { ...MarkerData }
+  files {
+    id path basename size duration video_codec audio_codec width height frame_rate bit_rate format mod_time
+    fingerprints { type value }
+  }
+}
+"""
+    + MARKER_FIELDS
+)
+
+JOB_FIELDS = "id status subTasks description progress startTime endTime addTime error"
+
+VERSION = """
+query Version { version { version hash build_time } }
+"""
+
+FIND_SCENES = (
+    """
+query FindScenes($filter: FindFilterType, $scene_filter: SceneFilterType, $ids: [ID!]) {
+  findScenes(filter: $filter, scene_filter: $scene_filter, ids: $ids) {
+    count
+    scenes { ...SceneData }
+  }
+}
+"""
+    + SCENE_FIELDS
+)
+
+# Ids only: used to find what was deleted in Stash and which scenes miss a generated artefact.
+FIND_SCENE_IDS = """
+query FindSceneIds($filter: FindFilterType, $scene_filter: SceneFilterType) {
+  findScenes(filter: $filter, scene_filter: $scene_filter) { count scenes { id } }
+}
+"""
+
+FIND_SCENE_MARKERS = (
+    """
+query FindSceneMarkers($filter: FindFilterType, $scene_marker_filter: SceneMarkerFilterType) {
+  findSceneMarkers(filter: $filter, scene_marker_filter: $scene_marker_filter) {
+    count
+    scene_markers { ...MarkerData scene { id } }
+  }
+}
+"""
+    + MARKER_FIELDS
+)
+
+FIND_SCENE_MARKER_IDS = """
+query FindSceneMarkerIds($filter: FindFilterType) {
+  findSceneMarkers(filter: $filter) { count scene_markers { id } }
+}
+"""
+
+FIND_TAGS = """
+query FindTags($filter: FindFilterType, $tag_filter: TagFilterType) {
+  findTags(filter: $filter, tag_filter: $tag_filter) {
+    count
+    tags { id name description aliases favorite ignore_auto_tag created_at updated_at parents { id } }
+  }
+}
+"""
+
+FIND_PERFORMERS = """
+query FindPerformers($filter: FindFilterType, $performer_filter: PerformerFilterType) {
+  findPerformers(filter: $filter, performer_filter: $performer_filter) {
+    count
+    performers {
+      id name disambiguation gender urls birthdate country favorite rating100 details alias_list
+      created_at updated_at
+    }
+  }
+}
+"""
+
+FIND_STUDIOS = """
+query FindStudios($filter: FindFilterType, $studio_filter: StudioFilterType) {
+  findStudios(filter: $filter, studio_filter: $studio_filter) {
+    count
+    studios { id name urls details rating100 favorite aliases created_at updated_at parent_studio { id } }
+  }
+}
+"""
+
+FIND_JOB = f"""
+query FindJob($input: FindJobInput!) {{ findJob(input: $input) {{ {JOB_FIELDS} }} }}
+"""
+
+JOB_QUEUE = f"""
+query JobQueue {{ jobQueue {{ {JOB_FIELDS} }} }}
+"""
+
+METADATA_SCAN = """
+mutation MetadataScan($input: ScanMetadataInput!) { metadataScan(input: $input) }
+"""
+
+METADATA_GENERATE = """
+mutation MetadataGenerate($input: GenerateMetadataInput!) { metadataGenerate(input: $input) }
+"""
+
+STOP_JOB = """
+mutation StopJob($job_id: ID!) { stopJob(job_id: $job_id) }
+"""
+
+DOCUMENTS = {
+    "Version": VERSION,
+    "FindScenes": FIND_SCENES,
+    "FindSceneIds": FIND_SCENE_IDS,
+    "FindSceneMarkers": FIND_SCENE_MARKERS,
+    "FindSceneMarkerIds": FIND_SCENE_MARKER_IDS,
+    "FindTags": FIND_TAGS,
+    "FindPerformers": FIND_PERFORMERS,
+    "FindStudios": FIND_STUDIOS,
+    "FindJob": FIND_JOB,
+    "JobQueue": JOB_QUEUE,
+    "MetadataScan": METADATA_SCAN,
+    "MetadataGenerate": METADATA_GENERATE,
+    "StopJob": STOP_JOB,
+}
+
+# Operations that are safe to send twice: reads, and mutations that set an absolute state. Everything
+# else (creating a Stash job, creating an entity) is sent once; a lost answer is reported, not retried.
+IDEMPOTENT = frozenset(
+    {
+        "Version",
+        "FindScenes",
+        "FindSceneIds",
+        "FindSceneMarkers",
+        "FindSceneMarkerIds",
+        "FindTags",
+        "FindPerformers",
+        "FindStudios",
+        "FindJob",
+        "JobQueue",
+        "StopJob",
+    }
+)

@@ -1,0 +1,204 @@
+"""Write one page of Stash objects into the mirror with a fixed number of queries.
+
+A page is upserted in bulk (`bulk_create(update_conflicts=True)`) and its relation rows are rebuilt
+by id: the query count does not depend on the page size (tests pin it). Each call runs in one
+transaction, so a page is either fully written or not at all.
+"""
+
+from django.db import transaction
+
+from stash.models import Performer, Scene, SceneFile, SceneMarker, Studio, Tag
+from stash.sync import convert
+from stash.sync.stamps import later
+
+
+def _upsert(model, rows: list, batch_size: int = 2000):
+    if rows:
+        model.objects.bulk_create(
+            rows,
+            update_conflicts=True,
+            unique_fields=["id"],
+            update_fields=convert.fields_of(model),
+            batch_size=batch_size,
+        )
+
+
+def _placeholders(model, named_refs: dict[int, str]):
+    """Rows for entities a page mentions but the mirror lacks (created in Stash after the entity sync).
+
+    Existing rows are left untouched (ignore_conflicts); the next entity sync fills in the details."""
+    if named_refs:
+        model.objects.bulk_create(
+            [model(id=pk, name=(name or f"{model.__name__} {pk}")[:255]) for pk, name in named_refs.items()],
+            ignore_conflicts=True,
+            batch_size=2000,
+        )
+
+
+def _relink(through, owner_field: str, other_field: str, owner_ids: list[int], pairs: set[tuple[int, int]]):
+    """Replace the link rows of `owner_ids` with exactly `pairs` (one delete, one insert)."""
+    through.objects.filter(**{f"{owner_field}__in": owner_ids}).delete()
+    if pairs:
+        through.objects.bulk_create(
+            [through(**{owner_field: a, other_field: b}) for a, b in pairs],
+            batch_size=5000,
+            ignore_conflicts=True,
+        )
+
+
+class ScenePage:
+    """What a page of Stash scenes turns into, before it is written."""
+
+    def __init__(self, scenes_data: list[dict]):
+        self.scenes: list[Scene] = []
+        self.files: list[SceneFile] = []
+        self.markers: list[SceneMarker] = []
+        self.performer_links: set[tuple[int, int]] = set()
+        self.tag_links: set[tuple[int, int]] = set()
+        self.marker_tag_links: set[tuple[int, int]] = set()
+        self.studios: dict[int, str] = {}
+        self.performers: dict[int, str] = {}
+        self.tags: dict[int, str] = {}
+        self.max_updated_at = ""
+        self.marker_max_updated_at = ""
+        for data in scenes_data:
+            if isinstance(data, dict) and convert.ref_id(data) is not None:
+                self._add(data)
+
+    @property
+    def ids(self) -> list[int]:
+        return [s.id for s in self.scenes]
+
+    def _add(self, data: dict):
+        row = convert.scene(data)
+        self.scenes.append(row)
+        self.max_updated_at = later(self.max_updated_at, data.get("updated_at") or "")
+        if row.studio_id:
+            self.studios[row.studio_id] = convert.text((data.get("studio") or {}).get("name"))
+        for ref in convert.refs(data.get("performers")):
+            self.performers[convert.ref_id(ref)] = convert.text(ref.get("name"))
+            self.performer_links.add((row.id, convert.ref_id(ref)))
+        for ref in convert.refs(data.get("tags")):
+            self.tags[convert.ref_id(ref)] = convert.text(ref.get("name"))
+            self.tag_links.add((row.id, convert.ref_id(ref)))
+        seen_files = set()
+        for position, file_data in enumerate(convert.refs(data.get("files"))):
+            file_row = convert.scene_file(file_data, row.id, position)
+            if file_row.id not in seen_files:
+                seen_files.add(file_row.id)
+                self.files.append(file_row)
+        for marker_data in convert.refs(data.get("scene_markers")):
+            self.add_marker(marker_data, row.id)
+
+    def add_marker(self, data: dict, scene_id: int):
+        row = convert.marker(data, scene_id)
+        self.markers.append(row)
+        self.marker_max_updated_at = later(self.marker_max_updated_at, data.get("updated_at") or "")
+        primary = data.get("primary_tag")
+        if row.primary_tag_id:
+            self.tags[row.primary_tag_id] = convert.text((primary or {}).get("name"))
+        for ref in convert.refs(data.get("tags")):
+            self.tags[convert.ref_id(ref)] = convert.text(ref.get("name"))
+            self.marker_tag_links.add((row.id, convert.ref_id(ref)))
+
+
+def changed_marker_scenes(markers: list[SceneMarker]) -> set[int]:
+    """Scenes whose markers are new or edited compared with the mirror (their previews need generating)."""
+    if not markers:
+        return set()
+    known = {
+        pk: (scene_id, updated, seconds, end, tag)
+        for pk, scene_id, updated, seconds, end, tag in SceneMarker.objects.filter(
+            id__in=[m.id for m in markers]
+        ).values_list("id", "scene_id", "stash_updated_at", "seconds", "end_seconds", "primary_tag_id")
+    }
+    return {
+        m.scene_id
+        for m in markers
+        if known.get(m.id) != (m.scene_id, m.stash_updated_at, m.seconds, m.end_seconds, m.primary_tag_id)
+    }
+
+
+def write_scene_page(page: ScenePage) -> dict:
+    """Upsert a page of scenes with their files, relations and markers. Returns counts."""
+    ids = page.ids
+    if not ids:
+        return {"scenes": 0, "created": 0, "markers_changed": 0}
+    with transaction.atomic():
+        existing = set(Scene.objects.filter(id__in=ids).values_list("id", flat=True))
+        marker_scenes = changed_marker_scenes(page.markers)
+        # Markers Stash no longer lists for these scenes also count as a change of the scene's markers.
+        vanished = SceneMarker.objects.filter(scene_id__in=ids).exclude(id__in=[m.id for m in page.markers])
+        marker_scenes |= set(vanished.values_list("scene_id", flat=True))
+        _placeholders(Studio, page.studios)
+        _placeholders(Performer, page.performers)
+        _placeholders(Tag, page.tags)
+        _upsert(Scene, page.scenes)
+        _upsert(SceneFile, page.files)
+        SceneFile.objects.filter(scene_id__in=ids).exclude(id__in=[f.id for f in page.files]).delete()
+        through = Scene.performers.through
+        _relink(through, "scene_id", "performer_id", ids, page.performer_links)
+        _relink(Scene.tags.through, "scene_id", "tag_id", ids, page.tag_links)
+        vanished.delete()
+        _upsert(SceneMarker, page.markers)
+        _relink(
+            SceneMarker.tags.through, "scenemarker_id", "tag_id", [m.id for m in page.markers], page.marker_tag_links
+        )
+        # A scene whose markers changed needs its marker previews generated again.
+        regenerate = marker_scenes & existing
+        if regenerate:
+            Scene.objects.filter(id__in=regenerate, generated=True).update(generated=False)
+    return {"scenes": len(ids), "created": len(set(ids) - existing), "markers_changed": len(marker_scenes & existing)}
+
+
+def write_marker_page(markers_data: list[dict]) -> dict:
+    """Upsert markers found by the marker reconciliation (edits that did not touch their scene).
+
+    Markers of scenes the mirror does not have yet are left for that scene's own sync."""
+    rows = [m for m in markers_data if isinstance(m, dict) and convert.ref_id(m) is not None]
+    scene_ids = {convert.ref_id(m.get("scene")) for m in rows} - {None}
+    with transaction.atomic():
+        known_scenes = set(Scene.objects.filter(id__in=scene_ids).values_list("id", flat=True))
+        page = ScenePage([])
+        for data in rows:
+            scene_id = convert.ref_id(data.get("scene"))
+            if scene_id in known_scenes:
+                page.add_marker(data, scene_id)
+        changed = changed_marker_scenes(page.markers)
+        _placeholders(Tag, page.tags)
+        _upsert(SceneMarker, page.markers)
+        _relink(
+            SceneMarker.tags.through, "scenemarker_id", "tag_id", [m.id for m in page.markers], page.marker_tag_links
+        )
+        if changed:
+            Scene.objects.filter(id__in=changed, generated=True).update(generated=False)
+    return {"markers": len(page.markers), "scenes_changed": len(changed), "max_updated_at": page.marker_max_updated_at}
+
+
+def write_entities(model, rows: list):
+    """Upsert one page of tags, performers or studios. Studio parents and tag parents are set once the
+    whole run has been written (`set_parents`), since a parent may arrive on a later page."""
+    if model is Studio:
+        for row in rows:
+            row.parent_id = None
+    with transaction.atomic():
+        _upsert(model, rows)
+
+
+def set_parents(studio_parents: dict[int, int | None], tag_parents: dict[int, set[int]]):
+    """Point studios at their parent and rebuild the parent links of the given tags.
+
+    Parents the mirror does not hold (deleted meanwhile) are dropped rather than failing the run."""
+    with transaction.atomic():
+        if studio_parents:
+            wanted = {p for p in studio_parents.values() if p}
+            existing = set(Studio.objects.filter(id__in=wanted).values_list("id", flat=True))
+            updates = [Studio(id=pk, parent_id=p if p in existing else None) for pk, p in studio_parents.items()]
+            Studio.objects.bulk_update(updates, ["parent_id"], batch_size=2000)
+        if tag_parents:
+            wanted = set().union(*tag_parents.values())
+            existing = set(Tag.objects.filter(id__in=wanted).values_list("id", flat=True))
+            links = {
+                (child, parent) for child, parents in tag_parents.items() for parent in parents if parent in existing
+            }
+            _relink(Tag.parents.through, "from_tag_id", "to_tag_id", list(tag_parents), links)

@@ -1,0 +1,269 @@
+"""A sync run: tags, performers and studios, then scenes, then markers; full or incremental.
+
+Incremental runs fetch what Stash changed after the stored watermark (minus an overlap window, since
+Stash's times have one-second resolution), sorted by `updated_at` ascending. Two things `updated_at`
+alone would miss are handled explicitly:
+- rows skipped because an edit during the run shifted the pages: after paging, the ids Stash reports for
+  the same filter are compared with the ids seen, and the missing ones are fetched by id;
+- deletions: when the mirror holds more rows than Stash reports, the full id list is fetched and the
+  rows Stash no longer has are deleted (only from a complete id list, never from a partial one).
+Marker edits do not change their scene's `updated_at` in Stash, so markers have their own watermark.
+Watermarks move only when a whole full or incremental run succeeded.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from django.utils import timezone
+
+from stash.errors import StashGraphQLError
+from stash.models import Performer, Scene, SceneMarker, Studio, SyncCursor, Tag
+from stash.sync import convert, pages
+from stash.sync.stamps import later, minus
+
+# Operation, result field and list field for each kind of object.
+ENTITY_QUERIES = {
+    Tag: ("FindTags", "findTags", "tags", "tag_filter"),
+    Performer: ("FindPerformers", "findPerformers", "performers", "performer_filter"),
+    Studio: ("FindStudios", "findStudios", "studios", "studio_filter"),
+}
+ENTITY_CONVERTERS = {Tag: convert.tag, Performer: convert.performer, Studio: convert.studio}
+CURSOR_NAMES = {Tag: "tags", Performer: "performers", Studio: "studios", Scene: "scenes", SceneMarker: "markers"}
+ID_PAGE_SIZE = 10_000
+
+
+def _noop(*args, **kwargs):
+    return None
+
+
+@dataclass
+class SyncOptions:
+    full: bool = False
+    page_size: int = 500
+    overlap_seconds: int = 60
+    progress: Callable = _noop  # progress(percent, message, processed=None, total=None)
+    check_cancelled: Callable = _noop  # raises to stop the run between pages
+
+
+@dataclass
+class SyncReport:
+    mode: str
+    counts: dict = field(default_factory=dict)
+    watermarks: dict = field(default_factory=dict)
+
+    def add(self, key: str, amount: int):
+        self.counts[key] = self.counts.get(key, 0) + amount
+
+
+def _updated_since(since: str) -> dict | None:
+    return {"updated_at": {"value": since, "modifier": "GREATER_THAN"}} if since else None
+
+
+class SyncRun:
+    def __init__(self, client, options: SyncOptions):
+        self.client = client
+        self.opt = options
+        self.report = SyncReport(mode="full" if options.full else "incremental")
+        self.cursors = {c.name: c for c in SyncCursor.objects.all()}
+
+    # -- helpers -----------------------------------------------------------------------------------
+
+    def watermark(self, model) -> str:
+        if self.opt.full:
+            return ""
+        cursor = self.cursors.get(CURSOR_NAMES[model])
+        return cursor.watermark if cursor else ""
+
+    def since(self, model) -> str:
+        mark = self.watermark(model)
+        return minus(mark, self.opt.overlap_seconds) if mark else ""
+
+    def fetch_pages(self, operation, root, key, variables, page_size):
+        """Yield (count, items) per page, sorted by updated_at ascending, until a short page."""
+        page = 1
+        while True:
+            self.opt.check_cancelled()
+            flt = {"page": page, "per_page": page_size, "sort": "updated_at", "direction": "ASC"}
+            result = self.client.execute(operation, {**variables, "filter": flt}).get(root) or {}
+            items = result.get(key) or []
+            yield int(result.get("count") or 0), items
+            if len(items) < page_size:
+                return
+            page += 1
+
+    def all_ids(self, operation, root, key, variables=None) -> set[int] | None:
+        """Every id Stash lists for the filter, or None when the answer was incomplete."""
+        ids: set[int] = set()
+        count = 0
+        for page_count, items in self.fetch_pages(operation, root, key, variables or {}, ID_PAGE_SIZE):
+            count = page_count
+            ids.update(i for i in (convert.ref_id(item) for item in items) if i is not None)
+        return ids if len(ids) >= count else None
+
+    def count(self, operation, root, variables=None) -> int:
+        flt = {"page": 1, "per_page": 1}
+        result = self.client.execute(operation, {**(variables or {}), "filter": flt}).get(root) or {}
+        return int(result.get("count") or 0)
+
+    def newest(self, operation, root, key) -> str:
+        """The newest `updated_at` Stash holds right now, as Stash wrote it."""
+        flt = {"page": 1, "per_page": 1, "sort": "updated_at", "direction": "DESC"}
+        items = (self.client.execute(operation, {"filter": flt}).get(root) or {}).get(key) or []
+        return (items[0].get("updated_at") or "") if items and isinstance(items[0], dict) else ""
+
+    def delete_missing(self, model, operation, root, key) -> int:
+        """Delete mirror rows Stash no longer has; checked cheaply by count, then by the full id list."""
+        if model.objects.count() <= self.count(operation, root):
+            return 0
+        ids = self.all_ids(operation, root, key)
+        if ids is None:
+            return 0
+        local = set(model.objects.values_list("id", flat=True))
+        gone = list(local - ids)
+        for start in range(0, len(gone), 5000):
+            model.objects.filter(id__in=gone[start : start + 5000]).delete()
+        return len(gone)
+
+    # -- the steps ---------------------------------------------------------------------------------
+
+    def run(self) -> SyncReport:
+        self.opt.progress(0, f"Starting {self.report.mode} sync")
+        new_marks = {}
+        for model in (Tag, Performer, Studio):
+            new_marks[model] = self.sync_entities(model)
+        new_marks[Scene], new_marks[SceneMarker] = self.sync_scenes()
+        new_marks[SceneMarker] = later(new_marks[SceneMarker], self.sync_markers())
+        self.save_watermarks(new_marks)
+        c = self.report.counts
+        self.opt.progress(
+            100,
+            f"Sync completed: {c.get('scenes_synced', 0)} scenes synced, {c.get('scenes_deleted', 0)} deleted",
+        )
+        return self.report
+
+    def sync_entities(self, model) -> str:
+        operation, root, key, filter_name = ENTITY_QUERIES[model]
+        label = CURSOR_NAMES[model]
+        since = self.since(model)
+        variables = {filter_name: _updated_since(since)} if since else {}
+        newest = self.watermark(model)
+        studio_parents: dict[int, int | None] = {}
+        tag_parents: dict[int, set[int]] = {}
+        synced = 0
+        for _count, items in self.fetch_pages(operation, root, key, variables, 1000):
+            rows = []
+            for data in items:
+                if not isinstance(data, dict) or convert.ref_id(data) is None:
+                    continue
+                row = ENTITY_CONVERTERS[model](data)
+                rows.append(row)
+                newest = later(newest, data.get("updated_at") or "")
+                if model is Studio:
+                    studio_parents[row.id] = row.parent_id
+                elif model is Tag:
+                    tag_parents[row.id] = {p for p in map(convert.ref_id, data.get("parents") or []) if p}
+            pages.write_entities(model, rows)
+            synced += len(rows)
+            self.opt.progress(None, f"Synced {synced} {label}")
+        pages.set_parents(studio_parents, tag_parents)
+        self.report.add(f"{label}_synced", synced)
+        self.report.add(f"{label}_deleted", self.delete_missing(model, operation, root, key))
+        return newest
+
+    def sync_scenes(self) -> tuple[str, str]:
+        since = self.since(Scene)
+        scene_filter = _updated_since(since)
+        variables = {"scene_filter": scene_filter} if scene_filter else {}
+        # Anything edited while this run pages is at least as new as these, so they are safe watermarks.
+        newest_scene = later(self.watermark(Scene), self.newest("FindScenes", "findScenes", "scenes"))
+        newest_marker = later(
+            self.watermark(SceneMarker), self.newest("FindSceneMarkers", "findSceneMarkers", "scene_markers")
+        )
+        seen: set[int] = set()
+        total = 0
+        for total, items in self.fetch_pages("FindScenes", "findScenes", "scenes", variables, self.opt.page_size):
+            self._write_scenes(items, seen)
+            self.opt.progress(
+                5 + 85 * min(1.0, len(seen) / max(total, 1)),
+                f"Synced {len(seen)}/{total} scenes",
+                processed=len(seen),
+                total=total,
+            )
+        # Rows an edit shifted past our page boundaries: ask Stash which ids match and fetch the rest.
+        matching = self.all_ids("FindSceneIds", "findScenes", "scenes", variables)
+        if matching:
+            self.sync_ids(sorted(matching - seen), seen)
+        self.report.add("scenes_deleted", self.delete_missing(Scene, "FindSceneIds", "findScenes", "scenes"))
+        return newest_scene, newest_marker
+
+    def _write_scenes(self, items: list, seen: set[int]):
+        page = pages.ScenePage(items)
+        written = pages.write_scene_page(page)
+        seen.update(page.ids)
+        self.report.add("scenes_synced", written["scenes"])
+        self.report.add("scenes_created", written["created"])
+        self.report.add("scenes_marked_ungenerated", written["markers_changed"])
+
+    def sync_ids(self, ids: list[int], seen: set[int]):
+        """Fetch and write the given scenes by id; ids Stash does not return were deleted there."""
+        for start in range(0, len(ids), self.opt.page_size):
+            self.opt.check_cancelled()
+            chunk = ids[start : start + self.opt.page_size]
+            items = self._fetch_by_ids(chunk)
+            self._write_scenes(items, seen)
+            returned = {convert.ref_id(item) for item in items if isinstance(item, dict)}
+            gone = [i for i in chunk if i not in returned]
+            if gone:
+                Scene.objects.filter(id__in=gone).delete()
+                self.report.add("scenes_deleted", len(gone))
+
+    def _fetch_by_ids(self, ids: list[int]) -> list:
+        """Scenes by id. Stash refuses a whole `ids` query when one of them no longer exists, so then
+        each id is asked for alone, with a filter that simply matches nothing for a deleted scene."""
+        try:
+            result = self.client.execute("FindScenes", {"ids": [str(i) for i in ids], "filter": {"per_page": -1}})
+            return (result.get("findScenes") or {}).get("scenes") or []
+        except StashGraphQLError as error:
+            if "not found" not in str(error):
+                raise
+        items = []
+        for scene_id in ids:
+            self.opt.check_cancelled()
+            variables = {"scene_filter": {"id": {"value": scene_id, "modifier": "EQUALS"}}, "filter": {"per_page": 1}}
+            items += (self.client.execute("FindScenes", variables).get("findScenes") or {}).get("scenes") or []
+        return items
+
+    def sync_markers(self) -> str:
+        """Marker edits made in Stash since the marker watermark (they do not touch the scene)."""
+        since = self.since(SceneMarker)
+        newest = ""
+        if since:
+            variables = {"scene_marker_filter": _updated_since(since)}
+            for _count, items in self.fetch_pages(
+                "FindSceneMarkers", "findSceneMarkers", "scene_markers", variables, 1000
+            ):
+                written = pages.write_marker_page(items)
+                newest = later(newest, written["max_updated_at"])
+                self.report.add("markers_synced", written["markers"])
+                self.report.add("scenes_marked_ungenerated", written["scenes_changed"])
+        deleted = self.delete_missing(SceneMarker, "FindSceneMarkerIds", "findSceneMarkers", "scene_markers")
+        self.report.add("markers_deleted", deleted)
+        return newest
+
+    def save_watermarks(self, marks: dict):
+        now = timezone.now()
+        for model, mark in marks.items():
+            name = CURSOR_NAMES[model]
+            defaults = {"watermark": mark}
+            if self.opt.full:
+                defaults["last_full_sync_at"] = now
+            SyncCursor.objects.update_or_create(name=name, defaults=defaults)
+            self.report.watermarks[name] = mark
+
+
+def sync_scene_ids(client, ids: list[int], page_size: int = 500, check_cancelled: Callable = _noop) -> SyncReport:
+    """A targeted sync of the given scenes. It never moves any watermark."""
+    run = SyncRun(client, SyncOptions(page_size=page_size, check_cancelled=check_cancelled))
+    run.report.mode = "scenes"
+    run.sync_ids(list(dict.fromkeys(ids)), set())
+    return run.report

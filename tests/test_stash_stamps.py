@@ -1,0 +1,28 @@
+"""Stash time strings: parsed with their offset, moved back in Stash's own zone and style."""
+
+from datetime import UTC, datetime
+
+from stash.sync.stamps import later, minus, parse
+
+
+def test_it_parses_offsets_and_z():
+    assert parse("2026-01-05T14:03:22-08:00") == datetime(2026, 1, 5, 22, 3, 22, tzinfo=UTC)
+    assert parse("2026-01-05T22:03:22Z") == datetime(2026, 1, 5, 22, 3, 22, tzinfo=UTC)
+
+
+def test_it_refuses_unplaceable_values():
+    for value in (None, "", "yesterday", "2026-01-05T14:03:22", 12):
+        assert parse(value) is None
+
+
+def test_minus_keeps_the_zone_stash_wrote():
+    assert minus("2026-01-05T14:03:22-08:00", 60) == "2026-01-05T14:02:22-08:00"
+    assert minus("2026-01-05T00:00:30Z", 60) == "2026-01-04T23:59:30Z"
+    assert minus("garbage", 60) == ""
+
+
+def test_later_compares_times_not_strings():
+    # 10:00-08:00 is 18:00 UTC, later than 17:00Z although it sorts first as a string.
+    assert later("2026-01-05T17:00:00Z", "2026-01-05T10:00:00-08:00") == "2026-01-05T10:00:00-08:00"
+    assert later("", "2026-01-05T17:00:00Z") == "2026-01-05T17:00:00Z"
+    assert later("2026-01-05T17:00:00Z", "") == "2026-01-05T17:00:00Z"
