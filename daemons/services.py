@@ -3,11 +3,12 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from daemons.models import ActualState, Daemon, DaemonJobHistory, DaemonLog, DesiredState, LogLevel
+from orchestrator.returning import update_returning
 
 
 class ConfigError(Exception):
@@ -91,16 +92,9 @@ def set_status(daemon_id: int, message, job_id=None, job_type=None):
 
 
 def _update_returning(daemon_id: int, **fields) -> Daemon | None:
-    """Update some fields of a row and get the whole updated row back in the same statement
-    (PostgreSQL and SQLite ≥ 3.35 both support RETURNING), instead of a write followed by a re-read."""
-    meta, quote = Daemon._meta, connection.ops.quote_name
-    columns, params = [], []
-    for name, value in fields.items():
-        field = meta.get_field(name)
-        columns.append(f"{quote(field.column)} = %s")
-        params.append(field.get_db_prep_save(value, connection))
-    sql = f"UPDATE {quote(meta.db_table)} SET {', '.join(columns)} WHERE {quote(meta.pk.column)} = %s RETURNING *"
-    return next(iter(Daemon.objects.raw(sql, [*params, daemon_id])), None)
+    """Update some fields of a row and get the whole updated row back in the same statement,
+    instead of a write followed by a re-read."""
+    return next(iter(update_returning(Daemon, {"pk": daemon_id}, **fields)), None)
 
 
 def clear_status(daemon_id: int, **extra):

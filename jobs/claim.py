@@ -6,6 +6,7 @@ from django.utils import timezone
 
 from jobs.models import EXECUTING_STATUSES, Job, JobStatus
 from jobs.types import REGISTRY
+from orchestrator.returning import from_rows, returning_columns
 
 
 def _saturated_types() -> list[str]:
@@ -52,13 +53,55 @@ def claim_jobs(worker: str, limit: int = 1) -> list[Job]:
     (status still pending) guarantees that a job is claimed at most once — a row another worker took
     in between is simply not returned.
     """
+    if limit < 1:
+        return []
+    if connection.vendor == "postgresql":
+        claimed = _claim_unlimited(worker, limit)
+        # Nothing claimed means that nothing is pending or that one of the oldest jobs has a type limit;
+        # the checked path sorts that out. Anything claimed were the oldest claimable jobs: done.
+        if claimed:
+            return claimed
+    return _claim_checked(worker, limit)
+
+
+# The oldest claimable pending jobs, locked (SKIP LOCKED: rows another claimer holds are passed over),
+# are claimed in the same statement, unless one of them has a per-type limit: those need the checked
+# path's count under an advisory lock. One round trip and no explicit transaction. The CTE is evaluated
+# once (FOR UPDATE keeps PostgreSQL from inlining it), so both references see the same rows.
+_CLAIM_UNLIMITED = """
+WITH candidates AS (
+    SELECT id, type FROM {table} WHERE status = %s ORDER BY created_at LIMIT %s FOR UPDATE SKIP LOCKED
+)
+UPDATE {table} AS job
+SET status = %s, worker = %s, started_at = %s, heartbeat_at = %s, message = %s, updated_at = %s
+FROM candidates
+WHERE job.id = candidates.id AND job.status = %s
+  AND NOT EXISTS (SELECT 1 FROM candidates WHERE type = ANY(%s))
+RETURNING {columns}
+"""
+
+
+def _claim_unlimited(worker: str, limit: int) -> list[Job]:
+    """PostgreSQL's fast path: claim the `limit` oldest claimable jobs if none of them has a type limit."""
+    limited = [t for t, k in REGISTRY.items() if k.max_concurrent]
+    pending, now = JobStatus.PENDING.value, timezone.now()
+    table, columns = connection.ops.quote_name(Job._meta.db_table), returning_columns(Job, table="job")
+    params = [pending, limit, JobStatus.RUNNING.value, worker, now, now, "Started", now, pending, limited]
+    with connection.cursor() as cursor:
+        cursor.execute(_CLAIM_UNLIMITED.format(table=table, columns=columns), params)
+        claimed = from_rows(Job, cursor.fetchall())
+    return sorted(claimed, key=lambda job: job.created_at)
+
+
+def _claim_checked(worker: str, limit: int) -> list[Job]:
+    """Claim with per-type limits: saturated types are left out, limited ones counted under a lock."""
     saturated = _saturated_types()
     with transaction.atomic():
         candidates = Job.objects.filter(status=JobStatus.PENDING).exclude(type__in=saturated)
         candidates = candidates.order_by("created_at")
         if connection.features.has_select_for_update_skip_locked:
             candidates = candidates.select_for_update(skip_locked=True)
-        chosen = _within_type_limits(list(candidates[: max(limit, 1) * 2]))[:limit]
+        chosen = _within_type_limits(list(candidates[: limit * 2]))[:limit]
         if not chosen:
             return []
         now = timezone.now()

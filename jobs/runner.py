@@ -21,7 +21,7 @@ from django.utils import timezone
 from jobs.claim import claim_jobs
 from jobs.context import JobCancelled, JobContext
 from jobs.models import EXECUTING_STATUSES, Job, JobStatus
-from jobs.services import publish_job, purge_finished_jobs, recover_stale_jobs
+from jobs.services import publish_job, purge_finished_jobs, recover_stale_jobs, update_running_job
 from jobs.types import get_kind
 
 logger = logging.getLogger(__name__)
@@ -138,13 +138,11 @@ class Worker:
             fields["result"] = result
         if status == JobStatus.COMPLETED:
             fields["progress"] = 100.0
-        done = Job.objects.filter(pk=job.pk, worker=self.name, status__in=EXECUTING_STATUSES).update(**fields)
-        if not done:
+        finished = update_running_job(job.pk, self.name, **fields)
+        if finished is None:
             logger.warning("Job %s was no longer ours when it ended (recovered or deleted)", job.pk)
             return
-        for field, value in fields.items():
-            setattr(job, field, value)
-        publish_job(job)
+        publish_job(finished)
 
     def _shutdown(self):
         """Give running handlers a moment to stop cooperatively, then record the rest as interrupted."""

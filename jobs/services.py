@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from jobs.models import EXECUTING_STATUSES, TERMINAL_STATUSES, Job, JobStatus
 from jobs.types import REGISTRY, get_kind
+from orchestrator.returning import update_returning
 
 logger = logging.getLogger(__name__)
 
@@ -128,6 +129,14 @@ def recover_stale_jobs() -> int:
     return recovered
 
 
+def update_running_job(job_id, worker: str, **fields) -> Job | None:
+    """Write fields of a job `worker` executes and return the whole updated row, or None if the job is no
+    longer that worker's (recovered as stale, or deleted): compare-and-set on worker and status, and the
+    row to push read in the same statement."""
+    where = {"pk": job_id, "worker": worker, "status": EXECUTING_STATUSES}
+    return next(iter(update_returning(Job, where, **fields)), None)
+
+
 def purge_finished_jobs() -> int:
     """Delete finished jobs older than the retention period (JOB_RETENTION_DAYS)."""
     cutoff = timezone.now() - timedelta(days=settings.JOB_RETENTION_DAYS)
@@ -140,9 +149,8 @@ def publish_job(job: Job):
     from orchestrator.live import publish
 
     def send():
-        payload = job_payload(job)
-        publish("jobs", payload)
-        publish(f"job.{job.pk}", payload)
+        # One update for both groups: rendered and serialised once, sent in one channel-layer message.
+        publish(("jobs", f"job.{job.pk}"), job_payload(job))
 
     transaction.on_commit(send)
 
