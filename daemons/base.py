@@ -103,15 +103,17 @@ class BaseDaemon:
     async def wait_for_job(self, job: Job, status_message: str, poll_seconds: float = 1.0) -> Job | None:
         """Watch a job until it ends, showing `status_message` with a link to it.
 
-        Records FINISHED / FAILED / CANCELLED in the history and returns the finished job, or None if the
-        daemon is stopping (the job keeps running; `active_jobs()` finds it again after a restart).
+        Records FINISHED / FAILED / CANCELLED in the history (for jobs this daemon launched) and returns the
+        finished job, or None if the daemon is stopping (the job keeps running; `active_jobs()` finds it
+        again after a restart).
         """
         await self.update_status(status_message, job_id=job.pk, job_type=job.type)
         while self.running:
             job = await sync_to_async(Job.objects.get)(pk=job.pk)
             if job.is_finished:
-                action = _JOB_OUTCOME_ACTION[job.status]
-                await self.record_job_action(job, action, f"Job ended with status {job.status}")
+                if job.created_by == self.name:
+                    action = _JOB_OUTCOME_ACTION[job.status]
+                    await self.record_job_action(job, action, f"Job ended with status {job.status}")
                 return job
             await self.sleep(poll_seconds)
         return None

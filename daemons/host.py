@@ -129,8 +129,14 @@ class DaemonHost:
             self._last_beat = time.monotonic()
         return bool(taken)
 
+    def _beat_every(self) -> float:
+        """The lease needs a beat every DAEMON_HEARTBEAT_SECONDS; a daemon's `heartbeat_interval` setting
+        (the StashHog key) can only make beats more frequent, never let the lease lapse."""
+        wanted = (self.daemon.config.get("heartbeat_interval") if self.daemon else None) or float("inf")
+        return min(settings.DAEMON_HEARTBEAT_SECONDS, float(wanted))
+
     def _renew_and_read(self) -> Daemon | None:
-        if time.monotonic() - self._last_beat >= settings.DAEMON_HEARTBEAT_SECONDS:
+        if time.monotonic() - self._last_beat >= self._beat_every():
             renewed = Daemon.objects.filter(pk=self.daemon_id, lease_owner=self.token).update(
                 heartbeat_at=timezone.now()
             )

@@ -1,15 +1,16 @@
 """The daemon-kind registry: one module per kind under daemons/kinds/, one line per kind here.
 
 Each registered kind has a Daemon row of the same name, created (with its default configuration) on
-migrate. Kinds that later issues add: auto_stash_sync, auto_stash_generation, auto_video_analysis,
-auto_plan_applier, download_processor.
+migrate. Kinds that later issues add: auto_video_analysis, auto_plan_applier, download_processor.
 """
 
 
 def _build_registry() -> dict:
+    from daemons.kinds.auto_stash_generation import AutoStashGenerationDaemon
+    from daemons.kinds.auto_stash_sync import AutoStashSyncDaemon
     from daemons.kinds.test import TestDaemon
 
-    kinds = [TestDaemon]
+    kinds = [AutoStashSyncDaemon, AutoStashGenerationDaemon, TestDaemon]
     return {kind.kind: kind for kind in kinds}
 
 

@@ -214,3 +214,5 @@ STASH_SYNC_OVERLAP_SECONDS = env_number("STASH_SYNC_OVERLAP_SECONDS", 60, minimu
 STASH_JOB_POLL_SECONDS = env_number("STASH_JOB_POLL_SECONDS", 2.0, minimum=0.05)
 STASH_JOB_STOP_TIMEOUT_SECONDS = env_number("STASH_JOB_STOP_TIMEOUT_SECONDS", 120.0, minimum=1)
 STASH_UNREACHABLE_GIVE_UP_SECONDS = env_number("STASH_UNREACHABLE_GIVE_UP_SECONDS", 300.0, minimum=1)
+# Stash daemons retry a failing Stash after this many seconds, doubling up to their own interval.
+STASH_RETRY_FIRST_SECONDS = env_number("STASH_RETRY_FIRST_SECONDS", 10.0, minimum=0.1)

@@ -76,8 +76,8 @@ query FindSceneMarkers($filter: FindFilterType, $scene_marker_filter: SceneMarke
 )
 
 FIND_SCENE_MARKER_IDS = """
-query FindSceneMarkerIds($filter: FindFilterType) {
-  findSceneMarkers(filter: $filter) { count scene_markers { id } }
+query FindSceneMarkerIds($filter: FindFilterType, $scene_marker_filter: SceneMarkerFilterType) {
+  findSceneMarkers(filter: $filter, scene_marker_filter: $scene_marker_filter) { count scene_markers { id } }
 }
 """
 

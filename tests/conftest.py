@@ -179,3 +179,10 @@ def stash_emulator(monkeypatch):
     monkeypatch.delenv("STASH_API_KEY", raising=False)
     yield Emulator(store, server)
     server.stop()
+
+
+def known_daemons() -> str:
+    """How error messages list the registered daemon names."""
+    from daemons.registry import registry
+
+    return ", ".join(sorted(registry()))

@@ -21,5 +21,7 @@ os.environ.setdefault("DAEMON_RESTART_BACKOFF_MAX_SECONDS", "1")
 os.environ.setdefault("JOB_POLL_SECONDS", "0.1")
 os.environ.setdefault("JOB_HEARTBEAT_SECONDS", "0.5")
 os.environ.setdefault("JOB_STALE_SECONDS", "3")
+os.environ.setdefault("STASH_RETRY_FIRST_SECONDS", "0.5")
+os.environ.setdefault("STASH_JOB_POLL_SECONDS", "0.1")
 
 from orchestrator.settings import *  # noqa: E402,F403

@@ -61,7 +61,8 @@ def test_changelist_actions_start_stop_and_restart(admin, daemon):
     url = "/admin/daemons/daemon/"
     response = action(admin, url, "start_daemons", [daemon.pk, other.pk])
     assert response.status_code == 302
-    assert set(Daemon.objects.values_list("desired_state", flat=True)) == {DesiredState.RUNNING}
+    chosen = Daemon.objects.filter(pk__in=[daemon.pk, other.pk])
+    assert set(chosen.values_list("desired_state", flat=True)) == {DesiredState.RUNNING}
 
     action(admin, url, "restart_daemons", [daemon.pk])
     assert Daemon.objects.get(pk=daemon.pk).restart_requested == 1

@@ -15,6 +15,7 @@ from daemons import services
 from daemons.models import ActualState, Daemon, DaemonJobHistory, DaemonLog, DesiredState
 from daemons.serializers import DaemonSerializer
 from jobs.models import Job
+from tests.conftest import known_daemons
 
 pytestmark = pytest.mark.django_db
 
@@ -89,7 +90,7 @@ def test_detail_returns_one_daemon_and_an_unknown_name_is_a_404_naming_the_known
 
     missing = api.get("/api/daemons/nope/")
     assert missing.status_code == 404
-    assert missing.json() == {"detail": "Unknown daemon 'nope'. Known daemons: test."}
+    assert missing.json() == {"detail": f"Unknown daemon 'nope'. Known daemons: {known_daemons()}."}
 
 
 # --- configuration and auto-start --------------------------------------------------------------------
@@ -235,7 +236,7 @@ def test_control_endpoints_refuse_get_and_unknown_daemons(api, daemon):
         assert api.get(f"/api/daemons/test/{action}/").status_code == 405
         missing = api.post(f"/api/daemons/nope/{action}/")
         assert missing.status_code == 404
-        assert "Known daemons: test" in missing.json()["detail"]
+        assert f"Known daemons: {known_daemons()}" in missing.json()["detail"]
     assert fresh().desired_state == DesiredState.STOPPED
 
 
@@ -251,7 +252,8 @@ def fleet(daemon):
 
 
 def desired() -> dict:
-    return dict(Daemon.objects.values_list("name", "desired_state"))
+    """Desired states of the test daemon and the fleet (the other registered daemons stay stopped)."""
+    return dict(Daemon.objects.filter(kind="test").values_list("name", "desired_state"))
 
 
 def test_start_all_starts_the_stopped_daemons_with_auto_start(api, fleet):

@@ -10,7 +10,7 @@ import pytest
 
 from daemons import services
 from daemons.models import ActualState, Daemon, DaemonJobHistory, DaemonLog, DesiredState
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT, known_daemons, wait_for
 
 pytestmark = pytest.mark.processes
 
@@ -44,7 +44,7 @@ def test_unknown_daemon_name_exits_non_zero_and_lists_known_names(proc_env):
     )
     assert result.returncode != 0
     assert "Unknown daemon 'no_such_daemon'" in result.stderr
-    assert "Known daemons: test" in result.stderr
+    assert f"Known daemons: {known_daemons()}" in result.stderr
 
 
 def test_start_stop_and_restart_take_effect_and_stop_clears_status(processes):

@@ -12,7 +12,7 @@ from django.utils import timezone
 
 from daemons import services
 from daemons.models import ActualState, Daemon, DaemonLog, DesiredState
-from tests.conftest import ROOT, wait_for
+from tests.conftest import ROOT, known_daemons, wait_for
 
 
 def run(*args) -> str:
@@ -51,14 +51,16 @@ def test_status_prints_a_table_of_every_daemon(daemon):
     )
     lines = run("status").splitlines()
     assert lines[0].split() == ["NAME", "DESIRED", "ACTUAL", "AUTO-START", "STATUS", "UPDATED", "HOST/PID"]
-    assert lines[1].split() == ["idle", "stopped", "stopped", "yes", "-", "-", "-"]
-    assert lines[2].split()[:4] == ["test", "running", "running", "no"]
-    assert "Sleeping for 5 seconds" in lines[2]
-    assert "box/4242" in lines[2]
-    assert "12s ago" in lines[2] or "13s ago" in lines[2]
+    rows = {line.split()[0]: line for line in lines[1:]}
+    assert [line.split()[0] for line in lines[1:]] == sorted(rows)  # one row per daemon, by name
+    assert rows["idle"].split() == ["idle", "stopped", "stopped", "yes", "-", "-", "-"]
+    assert rows["test"].split()[:4] == ["test", "running", "running", "no"]
+    assert "Sleeping for 5 seconds" in rows["test"]
+    assert "box/4242" in rows["test"]
+    assert "12s ago" in rows["test"] or "13s ago" in rows["test"]
     # Columns line up: every row starts its STATUS cell where the header does.
     column = lines[0].index("STATUS")
-    assert lines[2][column:].startswith("Sleeping")
+    assert rows["test"][column:].startswith("Sleeping")
 
 
 @pytest.mark.django_db
@@ -97,7 +99,7 @@ def test_bulk_start_stop_and_restart_with_all(daemon):
 @pytest.mark.django_db
 def test_unknown_names_and_ambiguous_arguments_are_errors(daemon):
     for args in (("start", "nope"), ("logs", "nope")):
-        with pytest.raises(CommandError, match="Unknown daemon 'nope'. Known daemons: test"):
+        with pytest.raises(CommandError, match=f"Unknown daemon 'nope'. Known daemons: {known_daemons()}"):
             run(*args)
     with pytest.raises(CommandError, match="name or --all"):
         run("stop")
@@ -125,7 +127,7 @@ def test_unknown_daemon_exits_non_zero_listing_known_names(proc_env):
         timeout=60,
     )
     assert done.returncode != 0
-    assert "Unknown daemon 'nope'. Known daemons: test" in done.stderr
+    assert f"Unknown daemon 'nope'. Known daemons: {known_daemons()}" in done.stderr
 
 
 @pytest.mark.processes

@@ -52,7 +52,7 @@ def test_a_new_connection_gets_the_current_state_first(daphne_server, user):
     with open_socket(daphne_server, "daemons,jobs", session_cookie(user)) as ws:
         snapshot = read_snapshot(ws)
     assert snapshot[0] == {"type": "hello", "groups": ["daemons", "jobs"]}
-    daemon_state = next(m for m in snapshot if m["type"] == "daemon")
+    daemon_state = next(m for m in snapshot if m["type"] == "daemon" and m["daemon"]["name"] == "test")
     assert daemon_state["daemon"]["current_status"] == "Checking for work"
     assert "Checking for work" in daemon_state["html"]["status"]
     job_state = next(m for m in snapshot if m["type"] == "job")

@@ -17,7 +17,7 @@ from django.core.management import call_command
 
 from orchestrator.embedded_redis import EmbeddedRedis, find_redis_server, ping
 from orchestrator.supervisor import backoff_delay
-from tests.conftest import free_port, wait_for
+from tests.conftest import free_port, known_daemons, wait_for
 
 
 def _alive(pid: int) -> bool:
@@ -84,7 +84,8 @@ def test_runstack_supervises_every_process_and_stops_cleanly(stack, processes):
     state = wait_for(lambda: _state(data_dir), message="the state file")
     children = state["processes"]
     # No Stash configured: demo mode, the built-in emulator is one more supervised child.
-    assert set(children) == {"web", "worker", "daemon:test", "stash-emulator"}
+    hosts = {f"daemon:{name}" for name in known_daemons().split(", ")}
+    assert set(children) == {"web", "worker", "stash-emulator", *hosts}
     assert all(_alive(pid) and _parent(pid) == proc.pid for pid in children.values())
     version = wait_for(lambda: _stash_version(state["stash_demo_url"]), message="the demo Stash emulator")
     assert version["version"].startswith("v")
