@@ -1,4 +1,4 @@
-"""The local mirror of a Stash library, and the settings for reaching Stash.
+"""The local mirror of a Stash library.
 
 Mirror rows are keyed by Stash's own integer ids (primary keys), so a sync page is upserted in bulk with
 `bulk_create(update_conflicts=True)` and relation rows are rebuilt by id without looking anything up.
@@ -6,11 +6,8 @@ Stash's created/updated times are kept as datetimes for display and filtering; t
 keeps Stash's exact strings (SyncCursor), because Stash compares those as strings in its own time zone.
 """
 
-from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
-
-from stash import validation
 
 
 class Tag(models.Model):
@@ -100,6 +97,11 @@ class Scene(models.Model):
     generated = models.BooleanField(default=False, help_text="Stash has generated every artefact we check")
     video_analyzed = models.BooleanField(default=False, help_text="The video tagger has processed this scene")
     analyzed = models.BooleanField(default=False, help_text="Metadata analysis has processed this scene")
+    # A failed video analysis (tagger down, bad answer) leaves video_analyzed false and is retried later,
+    # with a growing delay: attempts so far, when the next may start, and the last reason.
+    video_analysis_attempts = models.PositiveSmallIntegerField(default=0)
+    video_analysis_retry_at = models.DateTimeField(null=True, blank=True)
+    video_analysis_error = models.TextField(blank=True, default="")
 
     class Meta:
         ordering = ["-id"]
@@ -183,71 +185,3 @@ class SyncCursor(models.Model):
 
     def __str__(self):
         return f"{self.name}: {self.watermark or '(never synced)'}"
-
-
-class PreviewPreset(models.TextChoices):
-    """Stash's PreviewPreset enum: the x264 speed of generated previews (faster encodes, larger files)."""
-
-    ULTRAFAST = "ultrafast", "ultrafast"
-    VERYFAST = "veryfast", "veryfast"
-    FAST = "fast", "fast"
-    MEDIUM = "medium", "medium"
-    SLOW = "slow", "slow"
-    SLOWER = "slower", "slower"
-    VERYSLOW = "veryslow", "veryslow"
-
-
-class StashSettings(models.Model):
-    """How to reach Stash and how its paths relate to ours: one row (pk 1), edited on the Settings page.
-
-    STASH_URL / STASH_API_KEY in the environment take precedence over `url` / `api_key` (see
-    stash.config.effective_connection). `api_key` is stored in clear because we must send it, but no page,
-    admin form or API answer renders it back; they show a mask."""
-
-    SINGLETON_ID = 1
-
-    url = models.CharField(max_length=500, blank=True, default="", help_text="e.g. http://localhost:9999")
-    api_key = models.CharField(max_length=1000, blank=True, default="")
-    path_mappings = models.JSONField(
-        default=list, blank=True, help_text='Local library directories to Stash\'s: [{"local": …, "stash": …}]'
-    )
-    scan_paths = models.JSONField(
-        default=list, blank=True, help_text="Local directories a scan covers by default; empty: the whole library"
-    )
-    connect_timeout = models.FloatField(default=5.0, help_text="Seconds to wait for a connection to Stash")
-    read_timeout = models.FloatField(default=30.0, help_text="Seconds to wait for Stash's answer")
-    preview_preset = models.CharField(max_length=16, choices=PreviewPreset.choices, default=PreviewPreset.ULTRAFAST)
-    updated_at = models.DateTimeField(auto_now=True)
-
-    class Meta:
-        verbose_name = "Stash settings"
-        verbose_name_plural = "Stash settings"
-        constraints = [models.CheckConstraint(condition=Q(id=1), name="stash_settings_singleton")]
-
-    def __str__(self):
-        return "Stash settings"
-
-    def save(self, *args, **kwargs):
-        self.pk = self.SINGLETON_ID
-        super().save(*args, **kwargs)
-
-    def clean(self):
-        errors = {}
-        for name, check in (
-            ("url", validation.clean_url),
-            ("path_mappings", validation.clean_path_mappings),
-            ("scan_paths", validation.clean_scan_paths),
-            ("connect_timeout", lambda v: validation.clean_timeout(v, "The connect timeout")),
-            ("read_timeout", lambda v: validation.clean_timeout(v, "The read timeout")),
-        ):
-            try:
-                setattr(self, name, check(getattr(self, name)))
-            except ValidationError as exc:
-                errors[name] = exc.messages
-        if errors:
-            raise ValidationError(errors)
-
-    @classmethod
-    def load(cls) -> "StashSettings":
-        """The settings row, or an unsaved one with the defaults (reading never writes)."""
-        return cls.objects.filter(pk=cls.SINGLETON_ID).first() or cls(pk=cls.SINGLETON_ID)

@@ -1,0 +1,24 @@
+"""The stash app's models, one module per subject: the library mirror, the Stash settings, analysis
+plans, and handled downloads."""
+
+from stash.models.mirror import Performer, Scene, SceneFile, SceneMarker, Studio, SyncCursor, Tag
+from stash.models.plans import AnalysisPlan, ChangeAction, ChangeField, ChangeStatus, PlanChange, PlanStatus
+from stash.models.settings import PreviewPreset, StashSettings
+
+__all__ = [
+    "AnalysisPlan",
+    "ChangeAction",
+    "ChangeField",
+    "ChangeStatus",
+    "PlanChange",
+    "PlanStatus",
+    "Performer",
+    "PreviewPreset",
+    "Scene",
+    "SceneFile",
+    "SceneMarker",
+    "StashSettings",
+    "Studio",
+    "SyncCursor",
+    "Tag",
+]
