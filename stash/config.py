@@ -7,14 +7,17 @@ the connection "demo". Sources are reported so pages can say where a value comes
 
 import os
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.core.exceptions import ValidationError
 
 from stash import validation
-from stash.client import StashClient
 from stash.errors import StashAuthError, StashError, StashNotConfigured
 from stash.models import StashSettings
 from stash.paths import PathMapper
+
+if TYPE_CHECKING:
+    from stash.client import StashClient
 
 ENV_URL = "STASH_URL"
 ENV_API_KEY = "STASH_API_KEY"
@@ -44,7 +47,11 @@ class Connection:
     def is_demo(self) -> bool:
         return self.url_source == SOURCE_DEMO
 
-    def client(self, **options) -> StashClient:
+    def client(self, **options) -> "StashClient":
+        # Imported here: the admin imports this module in every process, and most (daemon hosts, the
+        # web server) never talk to Stash, so they need not load requests.
+        from stash.client import StashClient
+
         options = {"connect_timeout": self.connect_timeout, "read_timeout": self.read_timeout, **options}
         return StashClient(self.url, self.api_key, **options)
 
@@ -142,8 +149,12 @@ def mask_key(key: str) -> str:
 
 
 def path_mapper(row: StashSettings | None = None) -> PathMapper:
+    """The Stash path mappings, plus the download library's own (its folder "as Stash sees it"), so a
+    scan of new downloads reaches Stash under Stash's path even when no mapping covers the library."""
+    from stash.models import QBittorrentSettings
+
     row = row if row is not None else StashSettings.load()
-    return PathMapper.from_list(row.path_mappings)
+    return PathMapper.from_list(row.path_mappings + QBittorrentSettings.load().library_mapping())
 
 
 def to_stash_path(local_path: str) -> str:

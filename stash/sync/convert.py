@@ -1,4 +1,4 @@
-"""Turn Stash's GraphQL objects into mirror rows.
+"""Turn Stash's GraphQL objects into mirror rows (dicts of column attribute → value; see sync/bulk.py).
 
 Stash's answers are trusted for shape only loosely: any field may be null or missing (older Stash
 versions, plugins, hand-edited databases), so every reader here has a default and never raises on a
@@ -7,7 +7,6 @@ missing key. An object without a usable id is skipped by the caller.
 
 from datetime import date
 
-from stash.models import Performer, Scene, SceneFile, SceneMarker, Studio, Tag
 from stash.sync.stamps import parse
 
 
@@ -61,8 +60,8 @@ def day(value) -> date | None:
         return None
 
 
-def tag(data: dict) -> Tag:
-    return Tag(
+def tag(data: dict) -> dict:
+    return dict(
         id=ref_id(data),
         name=text(data.get("name"), 255) or f"Tag {data.get('id')}",
         description=text(data.get("description")),
@@ -74,8 +73,8 @@ def tag(data: dict) -> Tag:
     )
 
 
-def performer(data: dict) -> Performer:
-    return Performer(
+def performer(data: dict) -> dict:
+    return dict(
         id=ref_id(data),
         name=text(data.get("name"), 255) or f"Performer {data.get('id')}",
         disambiguation=text(data.get("disambiguation"), 255),
@@ -92,8 +91,8 @@ def performer(data: dict) -> Performer:
     )
 
 
-def studio(data: dict) -> Studio:
-    return Studio(
+def studio(data: dict) -> dict:
+    return dict(
         id=ref_id(data),
         name=text(data.get("name"), 255) or f"Studio {data.get('id')}",
         parent_id=ref_id(data.get("parent_studio")),
@@ -107,9 +106,9 @@ def studio(data: dict) -> Studio:
     )
 
 
-def scene(data: dict) -> Scene:
+def scene(data: dict) -> dict:
     paths = data.get("paths") or {}
-    return Scene(
+    return dict(
         id=ref_id(data),
         title=text(data.get("title"), 500),
         code=text(data.get("code"), 255),
@@ -126,13 +125,13 @@ def scene(data: dict) -> Scene:
     )
 
 
-def scene_file(data: dict, scene_id: int, position: int) -> SceneFile:
+def scene_file(data: dict, scene_id: int, position: int) -> dict:
     fingerprints = {
         text(fp.get("type"), 32): text(fp.get("value"))
         for fp in (data.get("fingerprints") or [])
         if isinstance(fp, dict) and fp.get("type")
     }
-    return SceneFile(
+    return dict(
         id=ref_id(data),
         scene_id=scene_id,
         position=position,
@@ -152,8 +151,8 @@ def scene_file(data: dict, scene_id: int, position: int) -> SceneFile:
     )
 
 
-def marker(data: dict, scene_id: int) -> SceneMarker:
-    return SceneMarker(
+def marker(data: dict, scene_id: int) -> dict:
+    return dict(
         id=ref_id(data),
         scene_id=scene_id,
         title=text(data.get("title"), 500),

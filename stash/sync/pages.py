@@ -8,51 +8,29 @@ transaction, so a page is either fully written or not at all.
 from django.db import transaction
 
 from stash.models import Performer, Scene, SceneFile, SceneMarker, Studio, Tag
-from stash.sync import convert
+from stash.sync import bulk, convert
 from stash.sync.stamps import later
 
 
-def _upsert(model, rows: list, batch_size: int = 2000):
-    if rows:
-        model.objects.bulk_create(
-            rows,
-            update_conflicts=True,
-            unique_fields=["id"],
-            update_fields=convert.fields_of(model),
-            batch_size=batch_size,
-        )
+def _upsert(model, rows: list):
+    bulk.upsert(model, rows, convert.fields_of(model))
 
 
 def _placeholders(model, named_refs: dict[int, str]):
     """Rows for entities a page mentions but the mirror lacks (created in Stash after the entity sync).
 
-    Existing rows are left untouched (ignore_conflicts); the next entity sync fills in the details."""
-    if named_refs:
-        model.objects.bulk_create(
-            [model(id=pk, name=(name or f"{model.__name__} {pk}")[:255]) for pk, name in named_refs.items()],
-            ignore_conflicts=True,
-            batch_size=2000,
-        )
-
-
-def _relink(through, owner_field: str, other_field: str, owner_ids: list[int], pairs: set[tuple[int, int]]):
-    """Replace the link rows of `owner_ids` with exactly `pairs` (one delete, one insert)."""
-    through.objects.filter(**{f"{owner_field}__in": owner_ids}).delete()
-    if pairs:
-        through.objects.bulk_create(
-            [through(**{owner_field: a, other_field: b}) for a, b in pairs],
-            batch_size=5000,
-            ignore_conflicts=True,
-        )
+    Existing rows are left untouched; the next entity sync fills in the details."""
+    rows = [{"id": pk, "name": (name or f"{model.__name__} {pk}")[:255]} for pk, name in named_refs.items()]
+    bulk.upsert(model, rows, None)
 
 
 class ScenePage:
     """What a page of Stash scenes turns into, before it is written."""
 
     def __init__(self, scenes_data: list[dict]):
-        self.scenes: list[Scene] = []
-        self.files: list[SceneFile] = []
-        self.markers: list[SceneMarker] = []
+        self.scenes: list[dict] = []
+        self.files: list[dict] = []
+        self.markers: list[dict] = []
         self.performer_links: set[tuple[int, int]] = set()
         self.tag_links: set[tuple[int, int]] = set()
         self.marker_tag_links: set[tuple[int, int]] = set()
@@ -67,56 +45,60 @@ class ScenePage:
 
     @property
     def ids(self) -> list[int]:
-        return [s.id for s in self.scenes]
+        return [s["id"] for s in self.scenes]
 
     def _add(self, data: dict):
         row = convert.scene(data)
         self.scenes.append(row)
         self.max_updated_at = later(self.max_updated_at, data.get("updated_at") or "")
-        if row.studio_id:
-            self.studios[row.studio_id] = convert.text((data.get("studio") or {}).get("name"))
+        scene_id = row["id"]
+        if row["studio_id"]:
+            self.studios[row["studio_id"]] = convert.text((data.get("studio") or {}).get("name"))
         for ref in convert.refs(data.get("performers")):
             self.performers[convert.ref_id(ref)] = convert.text(ref.get("name"))
-            self.performer_links.add((row.id, convert.ref_id(ref)))
+            self.performer_links.add((scene_id, convert.ref_id(ref)))
         for ref in convert.refs(data.get("tags")):
             self.tags[convert.ref_id(ref)] = convert.text(ref.get("name"))
-            self.tag_links.add((row.id, convert.ref_id(ref)))
+            self.tag_links.add((scene_id, convert.ref_id(ref)))
         seen_files = set()
         for position, file_data in enumerate(convert.refs(data.get("files"))):
-            file_row = convert.scene_file(file_data, row.id, position)
-            if file_row.id not in seen_files:
-                seen_files.add(file_row.id)
+            file_row = convert.scene_file(file_data, scene_id, position)
+            if file_row["id"] not in seen_files:
+                seen_files.add(file_row["id"])
                 self.files.append(file_row)
         for marker_data in convert.refs(data.get("scene_markers")):
-            self.add_marker(marker_data, row.id)
+            self.add_marker(marker_data, scene_id)
 
     def add_marker(self, data: dict, scene_id: int):
         row = convert.marker(data, scene_id)
         self.markers.append(row)
         self.marker_max_updated_at = later(self.marker_max_updated_at, data.get("updated_at") or "")
         primary = data.get("primary_tag")
-        if row.primary_tag_id:
-            self.tags[row.primary_tag_id] = convert.text((primary or {}).get("name"))
+        if row["primary_tag_id"]:
+            self.tags[row["primary_tag_id"]] = convert.text((primary or {}).get("name"))
         for ref in convert.refs(data.get("tags")):
             self.tags[convert.ref_id(ref)] = convert.text(ref.get("name"))
-            self.marker_tag_links.add((row.id, convert.ref_id(ref)))
+            self.marker_tag_links.add((row["id"], convert.ref_id(ref)))
 
 
-def changed_marker_scenes(markers: list[SceneMarker]) -> set[int]:
-    """Scenes whose markers are new or edited compared with the mirror (their previews need generating)."""
+def changed_marker_scenes(markers: list[dict], known: dict | None = None) -> set[int]:
+    """Scenes whose markers are new or edited compared with the mirror (their previews need generating).
+
+    `known`: the mirror's markers as marker_state() returns them, when the caller already read them."""
     if not markers:
         return set()
-    known = {
-        pk: (scene_id, updated, seconds, end, tag)
-        for pk, scene_id, updated, seconds, end, tag in SceneMarker.objects.filter(
-            id__in=[m.id for m in markers]
-        ).values_list("id", "scene_id", "stash_updated_at", "seconds", "end_seconds", "primary_tag_id")
-    }
-    return {
-        m.scene_id
-        for m in markers
-        if known.get(m.id) != (m.scene_id, m.stash_updated_at, m.seconds, m.end_seconds, m.primary_tag_id)
-    }
+    if known is None:
+        known = marker_state(SceneMarker.objects.filter(id__in=[m["id"] for m in markers]))
+    return {m["scene_id"] for m in markers if known.get(m["id"]) != _marker_key(m)}
+
+
+def marker_state(markers) -> dict[int, tuple]:
+    rows = markers.values_list("id", "scene_id", "stash_updated_at", "seconds", "end_seconds", "primary_tag_id")
+    return {pk: tuple(rest) for pk, *rest in rows}
+
+
+def _marker_key(m: dict) -> tuple:
+    return (m["scene_id"], m["stash_updated_at"], m["seconds"], m["end_seconds"], m["primary_tag_id"])
 
 
 def write_scene_page(page: ScenePage) -> dict:
@@ -126,24 +108,26 @@ def write_scene_page(page: ScenePage) -> dict:
         return {"scenes": 0, "created": 0, "markers_changed": 0}
     with transaction.atomic():
         existing = set(Scene.objects.filter(id__in=ids).values_list("id", flat=True))
-        marker_scenes = changed_marker_scenes(page.markers)
-        # Markers Stash no longer lists for these scenes also count as a change of the scene's markers.
-        vanished = SceneMarker.objects.filter(scene_id__in=ids).exclude(id__in=[m.id for m in page.markers])
-        marker_scenes |= set(vanished.values_list("scene_id", flat=True))
+        # The mirror's markers of these scenes: to tell new and edited ones, and those Stash dropped.
+        known = marker_state(SceneMarker.objects.filter(scene_id__in=ids))
+        marker_scenes = changed_marker_scenes(page.markers, known)
+        listed = {m["id"] for m in page.markers}
+        vanished = [pk for pk in known if pk not in listed]
+        # Markers Stash no longer lists also count as a change of their scene's markers.
+        marker_scenes |= {known[pk][0] for pk in vanished}
         _placeholders(Studio, page.studios)
         _placeholders(Performer, page.performers)
         _placeholders(Tag, page.tags)
         _upsert(Scene, page.scenes)
         _upsert(SceneFile, page.files)
-        SceneFile.objects.filter(scene_id__in=ids).exclude(id__in=[f.id for f in page.files]).delete()
-        through = Scene.performers.through
-        _relink(through, "scene_id", "performer_id", ids, page.performer_links)
-        _relink(Scene.tags.through, "scene_id", "tag_id", ids, page.tag_links)
-        vanished.delete()
+        SceneFile.objects.filter(scene_id__in=ids).exclude(id__in=[f["id"] for f in page.files]).delete()
+        bulk.relink(Scene.performers.through, "scene", "performer", ids, page.performer_links)
+        bulk.relink(Scene.tags.through, "scene", "tag", ids, page.tag_links)
+        if vanished:
+            SceneMarker.objects.filter(id__in=vanished).delete()
         _upsert(SceneMarker, page.markers)
-        _relink(
-            SceneMarker.tags.through, "scenemarker_id", "tag_id", [m.id for m in page.markers], page.marker_tag_links
-        )
+        marker_ids = [m["id"] for m in page.markers]
+        bulk.relink(SceneMarker.tags.through, "scenemarker", "tag", marker_ids, page.marker_tag_links)
         # A scene whose markers changed needs its marker previews generated again.
         regenerate = marker_scenes & existing
         if regenerate:
@@ -167,9 +151,8 @@ def write_marker_page(markers_data: list[dict]) -> dict:
         changed = changed_marker_scenes(page.markers)
         _placeholders(Tag, page.tags)
         _upsert(SceneMarker, page.markers)
-        _relink(
-            SceneMarker.tags.through, "scenemarker_id", "tag_id", [m.id for m in page.markers], page.marker_tag_links
-        )
+        marker_ids = [m["id"] for m in page.markers]
+        bulk.relink(SceneMarker.tags.through, "scenemarker", "tag", marker_ids, page.marker_tag_links)
         if changed:
             Scene.objects.filter(id__in=changed, generated=True).update(generated=False)
     return {"markers": len(page.markers), "scenes_changed": len(changed), "max_updated_at": page.marker_max_updated_at}
@@ -179,8 +162,7 @@ def write_entities(model, rows: list):
     """Upsert one page of tags, performers or studios. Studio parents and tag parents are set once the
     whole run has been written (`set_parents`), since a parent may arrive on a later page."""
     if model is Studio:
-        for row in rows:
-            row.parent_id = None
+        rows = [{**row, "parent_id": None} for row in rows]
     with transaction.atomic():
         _upsert(model, rows)
 
@@ -201,4 +183,4 @@ def set_parents(studio_parents: dict[int, int | None], tag_parents: dict[int, se
             links = {
                 (child, parent) for child, parents in tag_parents.items() for parent in parents if parent in existing
             }
-            _relink(Tag.parents.through, "from_tag_id", "to_tag_id", list(tag_parents), links)
+            bulk.relink(Tag.parents.through, "from_tag", "to_tag", list(tag_parents), links)

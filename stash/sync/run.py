@@ -12,6 +12,7 @@ Watermarks move only when a whole full or incremental run succeeded.
 """
 
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from django.utils import timezone
@@ -79,17 +80,28 @@ class SyncRun:
         return minus(mark, self.opt.overlap_seconds) if mark else ""
 
     def fetch_pages(self, operation, root, key, variables, page_size):
-        """Yield (count, items) per page, sorted by updated_at ascending, until a short page."""
-        page = 1
-        while True:
-            self.opt.check_cancelled()
+        """Yield (count, items) per page, sorted by updated_at ascending, until a short page.
+
+        The next page is fetched on a helper thread while the caller writes this one, so Stash's time
+        to answer and ours to write overlap."""
+
+        def fetch(page: int) -> dict:
             flt = {"page": page, "per_page": page_size, "sort": "updated_at", "direction": "ASC"}
-            result = self.client.execute(operation, {**variables, "filter": flt}).get(root) or {}
-            items = result.get(key) or []
-            yield int(result.get("count") or 0), items
-            if len(items) < page_size:
-                return
-            page += 1
+            return self.client.execute(operation, {**variables, "filter": flt}).get(root) or {}
+
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stash-prefetch") as pool:
+            page, upcoming = 1, pool.submit(fetch, 1)
+            while True:
+                self.opt.check_cancelled()
+                result = upcoming.result()
+                items = result.get(key) or []
+                full = len(items) >= page_size
+                if full:
+                    upcoming = pool.submit(fetch, page + 1)
+                yield int(result.get("count") or 0), items
+                if not full:
+                    return
+                page += 1
 
     def all_ids(self, operation, root, key, variables=None) -> set[int] | None:
         """Every id Stash lists for the filter, or None when the answer was incomplete."""
@@ -159,9 +171,9 @@ class SyncRun:
                 rows.append(row)
                 newest = later(newest, data.get("updated_at") or "")
                 if model is Studio:
-                    studio_parents[row.id] = row.parent_id
+                    studio_parents[row["id"]] = row["parent_id"]
                 elif model is Tag:
-                    tag_parents[row.id] = {p for p in map(convert.ref_id, data.get("parents") or []) if p}
+                    tag_parents[row["id"]] = {p for p in map(convert.ref_id, data.get("parents") or []) if p}
             pages.write_entities(model, rows)
             synced += len(rows)
             self.opt.progress(None, f"Synced {synced} {label}")
