@@ -6,8 +6,9 @@ VENV := .venv
 PY := $(VENV)/bin/python
 RUNTIME_STAMP := $(VENV)/.installed-runtime
 DEV_STAMP := $(VENV)/.installed-dev
-# System packages the test suite needs, as binary:package pairs (Playwright drives the system Chromium).
-TEST_SYSTEM_PACKAGES := /usr/bin/chromium:chromium
+# System packages the test suite needs, as binary:package pairs (Playwright drives the system Chromium;
+# the built-in video analyzer runs ffprobe/ffmpeg; the download tests start a real qbittorrent-nox).
+TEST_SYSTEM_PACKAGES := /usr/bin/chromium:chromium /usr/bin/ffprobe:ffmpeg /usr/bin/qbittorrent-nox:qbittorrent-nox
 SQLITE_TEST_URL := sqlite:///$(CURDIR)/data/orchestrator-test.sqlite3
 
 .PHONY: run test bench lint clean system-packages

@@ -6,6 +6,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from daemons import api as daemons_api
 from jobs import api as jobs_api
 from stash import api as stash_api
+from stash import plan_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -31,6 +32,11 @@ urlpatterns = [
     path("jobs/<str:job_id>/", jobs_api.JobDetail.as_view(), name="api-job-detail"),
     path("jobs/<str:job_id>/cancel/", jobs_api.JobCancel.as_view(), name="api-job-cancel"),
     path("jobs/<str:job_id>/retry/", jobs_api.JobRetry.as_view(), name="api-job-retry"),
+    path("plans/", plan_api.PlanList.as_view(), name="api-plan-list"),
+    path("plans/<int:pk>/", plan_api.PlanDetail.as_view(), name="api-plan-detail"),
+    path("plans/<int:pk>/review/", plan_api.PlanReview.as_view(), name="api-plan-review"),
+    path("plans/<int:pk>/cancel/", plan_api.PlanCancel.as_view(), name="api-plan-cancel"),
+    path("plan-changes/<int:pk>/", plan_api.ChangeDetail.as_view(), name="api-plan-change"),
     path("settings/stash/", stash_api.StashSettingsView.as_view(), name="api-stash-settings"),
     path("settings/stash/test/", stash_api.StashConnectionTest.as_view(), name="api-stash-settings-test"),
 ]

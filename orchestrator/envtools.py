@@ -4,6 +4,7 @@ Each reader rejects a malformed value with a message naming the variable, so a t
 fails at start-up instead of surfacing later as odd behaviour.
 """
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -49,6 +50,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if raw is None:
         return default
     return [item.strip() for item in raw.split(",") if item.strip()]
+
+
+def env_json(name: str, default):
+    """A JSON value (e.g. a list of objects); empty or unset gives `default`."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        return json.loads(raw)
+    except ValueError as exc:
+        raise ImproperlyConfigured(f"{name} must be valid JSON: {exc}") from None
 
 
 def persistent_secret_key(data_dir: Path) -> str:

@@ -11,6 +11,7 @@ from django.core.exceptions import ImproperlyConfigured
 
 from orchestrator.envtools import (
     env_bool,
+    env_json,
     env_list,
     env_number,
     env_str,
@@ -216,3 +217,32 @@ STASH_JOB_STOP_TIMEOUT_SECONDS = env_number("STASH_JOB_STOP_TIMEOUT_SECONDS", 12
 STASH_UNREACHABLE_GIVE_UP_SECONDS = env_number("STASH_UNREACHABLE_GIVE_UP_SECONDS", 300.0, minimum=1)
 # Stash daemons retry a failing Stash after this many seconds, doubling up to their own interval.
 STASH_RETRY_FIRST_SECONDS = env_number("STASH_RETRY_FIRST_SECONDS", 10.0, minimum=0.1)
+
+
+# Video analysis (the `analysis` job). Read from the environment until they get a Settings page.
+# VIDEO_TAGGER_URL is the AI video tagger (POST {url}/process_video/); empty: the built-in ffprobe/ffmpeg
+# analyzer. The tagger sees the library under its own paths: VIDEO_TAGGER_PATH_MAPPINGS is JSON,
+# [{"local": "/srv/library", "tagger": "/media"}], applied to this machine's view of a file.
+VIDEO_TAGGER_URL = env_str("VIDEO_TAGGER_URL").rstrip("/")
+if VIDEO_TAGGER_URL and not VIDEO_TAGGER_URL.startswith(("http://", "https://")):
+    raise ImproperlyConfigured(f"VIDEO_TAGGER_URL must be an http:// or https:// URL, got {VIDEO_TAGGER_URL!r}")
+VIDEO_TAGGER_TIMEOUT_SECONDS = env_number("VIDEO_TAGGER_TIMEOUT_SECONDS", 3700.0, minimum=1)
+VIDEO_TAGGER_PATH_MAPPINGS = env_json("VIDEO_TAGGER_PATH_MAPPINGS", [])
+if not isinstance(VIDEO_TAGGER_PATH_MAPPINGS, list) or not all(
+    isinstance(m, dict) and set(m) == {"local", "tagger"} and all(isinstance(v, str) and v for v in m.values())
+    for m in VIDEO_TAGGER_PATH_MAPPINGS
+):
+    raise ImproperlyConfigured('VIDEO_TAGGER_PATH_MAPPINGS must be a JSON list of {"local": …, "tagger": …}')
+# Seconds between the frames the tagger looks at (the default of the job's frame_interval).
+VIDEO_ANALYSIS_FRAME_INTERVAL = env_number("VIDEO_ANALYSIS_FRAME_INTERVAL", 2.0, minimum=0.1)
+# The built-in analyzer: at most this many markers per scene, at scene changes or else every
+# VIDEO_ANALYSIS_MARKER_INTERVAL_SECONDS; ffprobe/ffmpeg get this long per file.
+VIDEO_ANALYSIS_MAX_MARKERS = env_number("VIDEO_ANALYSIS_MAX_MARKERS", 10, minimum=0, integer=True)
+VIDEO_ANALYSIS_MARKER_INTERVAL_SECONDS = env_number("VIDEO_ANALYSIS_MARKER_INTERVAL_SECONDS", 300.0, minimum=1)
+VIDEO_ANALYSIS_FFMPEG_TIMEOUT_SECONDS = env_number("VIDEO_ANALYSIS_FFMPEG_TIMEOUT_SECONDS", 3600.0, minimum=1)
+FFPROBE_BINARY = env_str("FFPROBE_BINARY", "ffprobe")
+FFMPEG_BINARY = env_str("FFMPEG_BINARY", "ffmpeg")
+# A scene whose analysis failed (tagger down, unreadable file) is retried after this long, doubling per
+# failure up to the maximum.
+VIDEO_ANALYSIS_RETRY_FIRST_SECONDS = env_number("VIDEO_ANALYSIS_RETRY_FIRST_SECONDS", 600.0, minimum=1)
+VIDEO_ANALYSIS_RETRY_MAX_SECONDS = env_number("VIDEO_ANALYSIS_RETRY_MAX_SECONDS", 86400.0, minimum=1)

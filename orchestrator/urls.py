@@ -12,5 +12,7 @@ urlpatterns = [
     path("daemons/", include("daemons.urls")),
     path("jobs/", include("jobs.urls")),
     path("scenes/", include("stash.scene_urls")),
+    path("plans/", include("stash.plan_urls")),
+    path("downloads/", include("stash.download_urls")),
     path("", include("stash.urls")),  # /settings/
 ]

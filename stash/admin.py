@@ -173,5 +173,5 @@ class SyncCursorAdmin(MirrorAdmin):
     list_display = ["name", "watermark", "last_full_sync_at", "updated_at"]
 
 
-# The settings row's admin lives in its own module; importing it registers it.
-from stash import settings_admin  # noqa: E402, F401
+# The settings rows' and plans' admins live in their own modules; importing them registers them.
+from stash import download_admin, plan_admin, settings_admin  # noqa: E402, F401

@@ -131,6 +131,79 @@ STOP_JOB = """
 mutation StopJob($job_id: ID!) { stopJob(job_id: $job_id) }
 """
 
+# --- applying plans ---------------------------------------------------------------------------------
+
+# One scene, by id, with what applying a plan merges against. findScene answers null for a deleted scene
+# (findScenes(ids:) would refuse the whole request instead).
+FIND_SCENE = """
+query FindScene($id: ID!) {
+  findScene(id: $id) {
+    id title details updated_at
+    studio { id name }
+    performers { id name disambiguation }
+    tags { id name }
+    scene_markers { id title seconds end_seconds primary_tag { id name } tags { id name } }
+  }
+}
+"""
+
+# Absolute values (whole tag and performer lists): sending it twice leaves the same scene.
+SCENE_UPDATE = """
+mutation SceneUpdate($input: SceneUpdateInput!) { sceneUpdate(input: $input) { id updated_at } }
+"""
+
+# Stash compiles EQUALS to SQL LIKE: `_` and `%` are wildcards and ASCII case is ignored, so these return
+# candidates; the caller keeps the exact (case-insensitive) match.
+FIND_TAGS_BY_NAME = """
+query FindTagsByName($name: String!) {
+  findTags(tag_filter: { name: { value: $name, modifier: EQUALS } }, filter: { per_page: -1 }) {
+    count
+    tags { id name }
+  }
+}
+"""
+
+FIND_PERFORMERS_BY_NAME = """
+query FindPerformersByName($name: String!) {
+  findPerformers(performer_filter: { name: { value: $name, modifier: EQUALS } }, filter: { per_page: -1 }) {
+    count
+    performers { id name disambiguation }
+  }
+}
+"""
+
+FIND_STUDIOS_BY_NAME = """
+query FindStudiosByName($name: String!) {
+  findStudios(studio_filter: { name: { value: $name, modifier: EQUALS } }, filter: { per_page: -1 }) {
+    count
+    studios { id name }
+  }
+}
+"""
+
+TAG_CREATE = """
+mutation TagCreate($input: TagCreateInput!) { tagCreate(input: $input) { id name } }
+"""
+
+PERFORMER_CREATE = """
+mutation PerformerCreate($input: PerformerCreateInput!) { performerCreate(input: $input) { id name } }
+"""
+
+STUDIO_CREATE = """
+mutation StudioCreate($input: StudioCreateInput!) { studioCreate(input: $input) { id name } }
+"""
+
+SCENE_MARKER_CREATE = """
+mutation SceneMarkerCreate($input: SceneMarkerCreateInput!) {
+  sceneMarkerCreate(input: $input) { id title seconds primary_tag { id name } }
+}
+"""
+
+# Not idempotent: a second destroy of the same marker is an error in Stash.
+SCENE_MARKER_DESTROY = """
+mutation SceneMarkerDestroy($id: ID!) { sceneMarkerDestroy(id: $id) }
+"""
+
 DOCUMENTS = {
     "Version": VERSION,
     "FindScenes": FIND_SCENES,
@@ -145,6 +218,16 @@ DOCUMENTS = {
     "MetadataScan": METADATA_SCAN,
     "MetadataGenerate": METADATA_GENERATE,
     "StopJob": STOP_JOB,
+    "FindScene": FIND_SCENE,
+    "SceneUpdate": SCENE_UPDATE,
+    "FindTagsByName": FIND_TAGS_BY_NAME,
+    "FindPerformersByName": FIND_PERFORMERS_BY_NAME,
+    "FindStudiosByName": FIND_STUDIOS_BY_NAME,
+    "TagCreate": TAG_CREATE,
+    "PerformerCreate": PERFORMER_CREATE,
+    "StudioCreate": STUDIO_CREATE,
+    "SceneMarkerCreate": SCENE_MARKER_CREATE,
+    "SceneMarkerDestroy": SCENE_MARKER_DESTROY,
 }
 
 # Operations that are safe to send twice: reads, and mutations that set an absolute state. Everything
@@ -162,5 +245,10 @@ IDEMPOTENT = frozenset(
         "FindJob",
         "JobQueue",
         "StopJob",
+        "FindScene",
+        "SceneUpdate",
+        "FindTagsByName",
+        "FindPerformersByName",
+        "FindStudiosByName",
     }
 )

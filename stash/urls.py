@@ -1,9 +1,11 @@
 from django.urls import path
 
-from stash import views
+from stash import download_views, views
 
 app_name = "stash"
 urlpatterns = [
     path("settings/", views.settings_page, name="settings"),
     path("settings/test/", views.settings_test, name="settings_test"),
+    path("settings/qbittorrent/", download_views.qbittorrent_settings, name="qbittorrent_settings"),
+    path("settings/qbittorrent/test/", download_views.qbittorrent_test, name="qbittorrent_test"),
 ]

@@ -129,6 +129,16 @@ def test_every_document_the_project_sends_runs_without_errors(emulator, tmp_path
         "MetadataScan": {"input": {"paths": [str(tmp_path)], "rescan": False}},
         "MetadataGenerate": {"input": {"covers": True, "phashes": True, "sceneIDs": ["1"]}},
         "StopJob": {"job_id": "1"},
+        "FindScene": {"id": "1"},
+        "SceneUpdate": {"input": {"id": "1", "title": "Retitled", "tag_ids": ["1"], "studio_id": None}},
+        "FindTagsByName": {"name": "Outdoor"},
+        "FindPerformersByName": {"name": "Document_check"},
+        "FindStudiosByName": {"name": "%"},
+        "TagCreate": {"input": {"name": "Document check tag"}},
+        "PerformerCreate": {"input": {"name": "Document check performer"}},
+        "StudioCreate": {"input": {"name": "Document check studio"}},
+        "SceneMarkerCreate": {"input": {"scene_id": "1", "title": "Check", "seconds": 1.5, "primary_tag_id": "1"}},
+        "SceneMarkerDestroy": {"id": "1"},
     }
     seen_job = False
     for name in ("MetadataScan", *[n for n in DOCUMENTS if n != "MetadataScan"]):
@@ -515,3 +525,35 @@ def test_seeded_times_are_what_stash_would_store(emulator):
         stamps = [t for s in store.scenes.values() for t in (s.created_at, s.updated_at)]
         stamps += [m.updated_at for m in store.markers.values()]
         assert all(STASH_TIME.match(t) and store.time_string(t) == t for t in stamps)
+
+
+def test_plan_mutations_follow_stash_rules(emulator):
+    """sceneUpdate stamps the scene; marker create/destroy do not; names are unique ignoring ASCII case."""
+    store, url = emulator.store, emulator.url
+    control(url, "clock", now="2026-01-05T14:03:22-08:00")
+    scene = next(s for s in store.scenes.values() if s.tag_ids)
+    before = scene.updated_at
+    created = data(url, "TagCreate", {"input": {"name": "Kiss_AI"}})["tagCreate"]
+    duplicate = gql(url, "TagCreate", {"input": {"name": "kiss_ai"}}).json()
+    assert duplicate["errors"][0]["message"] == "tag with name 'kiss_ai' already exists"
+    marker = data(
+        url,
+        "SceneMarkerCreate",
+        {"input": {"scene_id": str(scene.id), "title": "Kiss", "seconds": 83.0, "primary_tag_id": created["id"]}},
+    )["sceneMarkerCreate"]
+    assert marker["primary_tag"]["name"] == "Kiss_AI" and scene.updated_at == before
+    assert data(url, "SceneMarkerDestroy", {"id": marker["id"]})["sceneMarkerDestroy"] is True
+    assert scene.updated_at == before
+    gone = gql(url, "SceneMarkerDestroy", {"id": marker["id"]}).json()
+    assert "not found" in gone["errors"][0]["message"]
+    control(url, "clock", advance_seconds=60)
+    update = {"id": str(scene.id), "tag_ids": [created["id"]], "studio_id": None, "title": "Renamed"}
+    answer = data(url, "SceneUpdate", {"input": update})["sceneUpdate"]
+    assert answer["updated_at"] == "2026-01-05T14:04:22-08:00"
+    assert (scene.tag_ids, scene.studio_id, scene.title) == ([int(created["id"])], None, "Renamed")
+    assert data(url, "FindScene", {"id": "999999"})["findScene"] is None  # findScenes(ids:) would error
+    candidates = data(url, "FindTagsByName", {"name": "Kiss_AI"})["findTags"]["tags"]
+    assert [t["name"] for t in candidates] == ["Kiss_AI"]
+    control(url, "tags", name="KissXAI")
+    candidates = data(url, "FindTagsByName", {"name": "Kiss_AI"})["findTags"]["tags"]
+    assert sorted(t["name"] for t in candidates) == ["KissXAI", "Kiss_AI"]  # LIKE: the caller picks

@@ -21,9 +21,22 @@ class JobKind:
 
 
 def _build_registry() -> dict[str, JobKind]:
-    from jobs.types import check_stash_generate, stash_generate, stash_scan, sync, sync_scenes, test
+    from jobs.types import (
+        analysis,
+        apply_plan,
+        check_stash_generate,
+        process_downloads,
+        stash_generate,
+        stash_scan,
+        sync,
+        sync_scenes,
+        test,
+    )
 
     kinds = [sync.KIND, sync_scenes.KIND, stash_scan.KIND, stash_generate.KIND, check_stash_generate.KIND, test.KIND]
+    kinds.append(analysis.KIND)
+    kinds.append(apply_plan.KIND)
+    kinds.append(process_downloads.KIND)
     return {kind.type: kind for kind in kinds}
 
 

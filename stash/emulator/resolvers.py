@@ -141,6 +141,93 @@ def stop_job(ctx, job_id):
     return True
 
 
+def _nocase(text: str) -> str:
+    """SQLite's NOCASE collation, which Stash's uniqueness checks use: ASCII letters only."""
+    return "".join(chr(ord(c) + 32) if "A" <= c <= "Z" else c for c in text)
+
+
+def _id_list(values) -> list[int]:
+    return [_int_id(v) for v in values or ()]
+
+
+@root("mutation", "sceneUpdate")
+def scene_update(ctx, input):
+    """Only the fields given change (null clears); the scene's updated_at is stamped, as in Stash."""
+    values = dict(input)
+    scene_id = _int_id(values.pop("id"))
+    if scene_id not in ctx.store.scenes:
+        raise ResolverError(f"scene with id {scene_id} not found")
+    for name in ("performer_ids", "tag_ids"):
+        if name in values:
+            values[name] = _id_list(values[name])
+    if values.get("studio_id") is not None:
+        values["studio_id"] = _int_id(values["studio_id"])
+    for name in ("title", "code", "details", "director"):
+        if name in values and values[name] is None:
+            values[name] = ""
+    return ctx.store.update("scene", scene_id, **values)
+
+
+@root("mutation", "sceneMarkerCreate")
+def scene_marker_create(ctx, input):
+    """A new marker; Stash does not touch the scene's updated_at for it."""
+    values = dict(input)
+    values["scene_id"] = _int_id(values["scene_id"])
+    values["primary_tag_id"] = _int_id(values["primary_tag_id"])
+    values["tag_ids"] = _id_list(values.get("tag_ids"))
+    if values["scene_id"] not in ctx.store.scenes:
+        raise ResolverError(f"scene with id {values['scene_id']} not found")
+    return ctx.store.create("marker", **values)
+
+
+@root("mutation", "sceneMarkerDestroy")
+def scene_marker_destroy(ctx, id):
+    marker_id = _int_id(id)
+    if marker_id not in ctx.store.markers:
+        raise ResolverError(f"scene marker with id {marker_id} not found")
+    return ctx.store.delete("marker", marker_id)
+
+
+def _unique_name(table, kind: str, name: str, *, aliases: str | None = None, extra=lambda entity: True):
+    """Stash refuses a second tag/performer/studio of the same name, ignoring ASCII case."""
+    wanted = _nocase(name)
+    for entity in table.values():
+        if _nocase(entity.name) == wanted and extra(entity):
+            raise ResolverError(f"{kind} with name '{name}' already exists")
+        if aliases and any(_nocase(a) == wanted for a in getattr(entity, aliases)):
+            raise ResolverError(f"name '{name}' is used as alias for '{entity.name}'")
+
+
+@root("mutation", "tagCreate")
+def tag_create(ctx, input):
+    values = dict(input)
+    _unique_name(ctx.store.tags, "tag", values["name"], aliases="aliases")
+    if "parent_ids" in values:
+        values["parent_ids"] = _id_list(values["parent_ids"])
+    return ctx.store.create("tag", **{k: v for k, v in values.items() if v is not None})
+
+
+@root("mutation", "performerCreate")
+def performer_create(ctx, input):
+    values = dict(input)
+    disambiguation = _nocase(values.get("disambiguation") or "")
+
+    def same_disambiguation(performer):  # performers may share a name when their disambiguations differ
+        return _nocase(performer.disambiguation or "") == disambiguation
+
+    _unique_name(ctx.store.performers, "performer", values["name"], extra=same_disambiguation)
+    return ctx.store.create("performer", **{k: v for k, v in values.items() if v is not None})
+
+
+@root("mutation", "studioCreate")
+def studio_create(ctx, input):
+    values = dict(input)
+    _unique_name(ctx.store.studios, "studio", values["name"], aliases="aliases")
+    if values.get("parent_id") is not None:
+        values["parent_id"] = _int_id(values["parent_id"])
+    return ctx.store.create("studio", **{k: v for k, v in values.items() if v is not None})
+
+
 # --- object fields -------------------------------------------------------------------------------
 
 

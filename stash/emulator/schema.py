@@ -134,6 +134,65 @@ input GenerateMetadataInput {
   overwrite: Boolean
 }
 
+input SceneUpdateInput {
+  id: ID!
+  title: String
+  code: String
+  details: String
+  director: String
+  urls: [String!]
+  date: String
+  rating100: Int
+  organized: Boolean
+  studio_id: ID
+  performer_ids: [ID!]
+  tag_ids: [ID!]
+}
+
+input SceneMarkerCreateInput {
+  title: String!
+  seconds: Float!
+  end_seconds: Float
+  scene_id: ID!
+  primary_tag_id: ID!
+  tag_ids: [ID!]
+}
+
+input TagCreateInput {
+  name: String!
+  sort_name: String
+  description: String
+  aliases: [String!]
+  ignore_auto_tag: Boolean
+  favorite: Boolean
+  parent_ids: [ID!]
+}
+
+input PerformerCreateInput {
+  name: String!
+  disambiguation: String
+  urls: [String!]
+  gender: GenderEnum
+  birthdate: String
+  country: String
+  alias_list: [String!]
+  favorite: Boolean
+  rating100: Int
+  details: String
+  ignore_auto_tag: Boolean
+}
+
+input StudioCreateInput {
+  name: String!
+  urls: [String!]
+  parent_id: ID
+  rating100: Int
+  favorite: Boolean
+  details: String
+  aliases: [String!]
+  ignore_auto_tag: Boolean
+}
+
 type Version { version: String hash: String! build_time: String! }
 
 type Job {
@@ -296,6 +355,12 @@ type Mutation {
   metadataScan(input: ScanMetadataInput!): ID!
   metadataGenerate(input: GenerateMetadataInput!): ID!
   stopJob(job_id: ID!): Boolean!
+  sceneUpdate(input: SceneUpdateInput!): Scene
+  sceneMarkerCreate(input: SceneMarkerCreateInput!): SceneMarker
+  sceneMarkerDestroy(id: ID!): Boolean!
+  tagCreate(input: TagCreateInput!): Tag
+  performerCreate(input: PerformerCreateInput!): Performer
+  studioCreate(input: StudioCreateInput!): Studio
 }
 """
 

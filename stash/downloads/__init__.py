@@ -1,0 +1,7 @@
+"""Downloads from qBittorrent into the library.
+
+client.py talks to qBittorrent (through qbittorrent-api) and login.py keeps its failed logins below the
+ban threshold; placement.py decides where a file goes and puts it there without ever leaving the library
+folder or touching the source; media.py measures video durations; processing.py is the whole run of the
+`process_downloads` job; scanning.py tracks which placed files a Stash scan still has to cover.
+"""
