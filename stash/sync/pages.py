@@ -101,8 +101,11 @@ def _marker_key(m: dict) -> tuple:
     return (m["scene_id"], m["stash_updated_at"], m["seconds"], m["end_seconds"], m["primary_tag_id"])
 
 
-def write_scene_page(page: ScenePage) -> dict:
-    """Upsert a page of scenes with their files, relations and markers. Returns counts."""
+def write_scene_page(page: ScenePage, known: dict | None = None) -> dict:
+    """Upsert a page of scenes with their files, relations and markers. Returns counts.
+
+    `known`: model → ids of studios, performers and tags the mirror is known to hold; placeholders are
+    written only for the others (and added to it). Without it, every referenced entity is ensured."""
     ids = page.ids
     if not ids:
         return {"scenes": 0, "created": 0, "markers_changed": 0}
@@ -115,9 +118,8 @@ def write_scene_page(page: ScenePage) -> dict:
         vanished = [pk for pk in known if pk not in listed]
         # Markers Stash no longer lists also count as a change of their scene's markers.
         marker_scenes |= {known[pk][0] for pk in vanished}
-        _placeholders(Studio, page.studios)
-        _placeholders(Performer, page.performers)
-        _placeholders(Tag, page.tags)
+        for model, named in ((Studio, page.studios), (Performer, page.performers), (Tag, page.tags)):
+            _placeholders(model, _unknown(named, known, model))
         _upsert(Scene, page.scenes)
         _upsert(SceneFile, page.files)
         SceneFile.objects.filter(scene_id__in=ids).exclude(id__in=[f["id"] for f in page.files]).delete()
@@ -133,6 +135,16 @@ def write_scene_page(page: ScenePage) -> dict:
         if regenerate:
             Scene.objects.filter(id__in=regenerate, generated=True).update(generated=False)
     return {"scenes": len(ids), "created": len(set(ids) - existing), "markers_changed": len(marker_scenes & existing)}
+
+
+def _unknown(named: dict[int, str], known: dict | None, model) -> dict[int, str]:
+    if known is None:
+        return named
+    ids = known.setdefault(model, set())
+    missing = {pk: name for pk, name in named.items() if pk not in ids}
+    # Known from now on only if this page commits; a rolled-back page fails the whole run anyway.
+    ids.update(missing)
+    return missing
 
 
 def write_marker_page(markers_data: list[dict]) -> dict:

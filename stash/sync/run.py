@@ -66,6 +66,9 @@ class SyncRun:
         self.opt = options
         self.report = SyncReport(mode="full" if options.full else "incremental")
         self.cursors = {c.name: c for c in SyncCursor.objects.all()}
+        # The newest updated_at of the scenes (and their markers) written by this run.
+        self.max_seen = self.max_marker_seen = ""
+        self.known = None  # entity ids the mirror holds, read when the first scene page is written
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -186,11 +189,12 @@ class SyncRun:
         since = self.since(Scene)
         scene_filter = _updated_since(since)
         variables = {"scene_filter": scene_filter} if scene_filter else {}
-        # Anything edited while this run pages is at least as new as these, so they are safe watermarks.
-        newest_scene = later(self.watermark(Scene), self.newest("FindScenes", "findScenes", "scenes"))
-        newest_marker = later(
-            self.watermark(SceneMarker), self.newest("FindSceneMarkers", "findSceneMarkers", "scene_markers")
-        )
+        newest_scene, newest_marker = self.watermark(Scene), self.watermark(SceneMarker)
+        if self.opt.full:
+            # A full run reads markers through their scenes; a marker edited after its scene was read is
+            # at least as new as Stash's newest marker now, so the next incremental run finds it.
+            newest_scene = self.newest("FindScenes", "findScenes", "scenes")
+            newest_marker = self.newest("FindSceneMarkers", "findSceneMarkers", "scene_markers")
         seen: set[int] = set()
         total = 0
         for total, items in self.fetch_pages("FindScenes", "findScenes", "scenes", variables, self.opt.page_size):
@@ -201,17 +205,25 @@ class SyncRun:
                 processed=len(seen),
                 total=total,
             )
-        # Rows an edit shifted past our page boundaries: ask Stash which ids match and fetch the rest.
-        matching = self.all_ids("FindSceneIds", "findScenes", "scenes", variables)
-        if matching:
-            self.sync_ids(sorted(matching - seen), seen)
+        # An edit during paging moves a row to the end and shifts the others back: one may have been
+        # skipped. Then fewer distinct rows were seen than the last page counted; ask Stash which ids
+        # match and fetch the missing ones.
+        if len(seen) < total:
+            matching = self.all_ids("FindSceneIds", "findScenes", "scenes", variables)
+            if matching:
+                self.sync_ids(sorted(matching - seen), seen)
         self.report.add("scenes_deleted", self.delete_missing(Scene, "FindSceneIds", "findScenes", "scenes"))
-        return newest_scene, newest_marker
+        return later(newest_scene, self.max_seen), later(newest_marker, self.max_marker_seen)
 
     def _write_scenes(self, items: list, seen: set[int]):
         page = pages.ScenePage(items)
-        written = pages.write_scene_page(page)
+        if self.known is None:
+            # Entities were synced just before: read their ids once instead of ensuring them per page.
+            self.known = {m: set(m.objects.values_list("id", flat=True)) for m in (Tag, Performer, Studio)}
+        written = pages.write_scene_page(page, self.known)
         seen.update(page.ids)
+        self.max_seen = later(self.max_seen, page.max_updated_at)
+        self.max_marker_seen = later(self.max_marker_seen, page.marker_max_updated_at)
         self.report.add("scenes_synced", written["scenes"])
         self.report.add("scenes_created", written["created"])
         self.report.add("scenes_marked_ungenerated", written["markers_changed"])
