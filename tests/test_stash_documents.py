@@ -1,23 +1,19 @@
 """Every GraphQL document we send is valid against the real Stash schema, and retries stay safe."""
 
-from pathlib import Path
-
 import graphql
 import pytest
 from graphql.validation import NoDeprecatedCustomRule, specified_rules
 
 from stash import documents
+from tests.stash_schema import load_schema
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "stash-schema"
 # Root mutation fields that make something new in Stash: sending one twice makes two.
 CREATING = ("metadataScan", "metadataGenerate", "metadataAutoTag", "metadataIdentify", "metadataClean")
 
 
 @pytest.fixture(scope="module")
 def schema():
-    files = sorted(SCHEMA_DIR.rglob("*.graphql"))
-    assert files, f"the Stash schema is missing from {SCHEMA_DIR}"
-    return graphql.build_schema("\n".join(path.read_text() for path in files))
+    return load_schema()
 
 
 def _operations(name):

@@ -17,15 +17,14 @@ from graphql import (
     GraphQLInterfaceType,
     GraphQLObjectType,
     GraphQLScalarType,
-    build_schema,
 )
 
 from stash.documents import DOCUMENTS
 from stash.emulator import EmulatorServer, Store, seed_library
 from stash.emulator.schema import schema as emulator_schema
 from tests.conftest import free_port, wait_for
+from tests.stash_schema import load_schema
 
-SCHEMA_DIR = Path(__file__).resolve().parent.parent.parent / "shared" / "stash-schema"
 STASH_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d([+-]\d\d:\d\d|Z)$")
 STASH_TIME_NANO = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d*[1-9])?([+-]\d\d:\d\d|Z)$")
 ENDED = {"FINISHED", "CANCELLED", "FAILED"}
@@ -85,9 +84,7 @@ def scene_ids(url: str, scene_filter: dict | None = None, **find_filter) -> list
 
 
 def _real_schema():
-    files = sorted(SCHEMA_DIR.rglob("*.graphql"))
-    assert files, f"no schema files under {SCHEMA_DIR}"
-    return build_schema("\n".join(f.read_text() for f in files))
+    return load_schema()
 
 
 def test_every_type_and_field_the_emulator_serves_exists_in_stash_with_the_same_type():
