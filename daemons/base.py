@@ -14,7 +14,7 @@ from daemons import services
 from daemons.models import Daemon, JobAction
 from jobs import services as job_services
 from jobs.models import ACTIVE_STATUSES, Job, JobStatus
-from orchestrator.typed import Schema
+from orchestrator.typed import Field, Schema
 
 logger = logging.getLogger("daemons")
 
@@ -23,6 +23,18 @@ _JOB_OUTCOME_ACTION = {
     JobStatus.FAILED: JobAction.FAILED,
     JobStatus.CANCELLED: JobAction.CANCELLED,
 }
+
+
+# The StashHog configuration key every production daemon keeps. The host reads it (daemons/host.py): it
+# can only make heartbeats more frequent, never let the lease lapse.
+HEARTBEAT_INTERVAL = Field(
+    "heartbeat_interval",
+    int,
+    30,
+    "Longest gap between heartbeats, in seconds (the host beats more often when its lease needs it).",
+    min=1,
+    max=3600,
+)
 
 
 class BaseDaemon:

@@ -8,7 +8,7 @@ session and ignored later approvals). Changes that failed are not retried automa
 their reason on the plan's page.
 """
 
-from daemons.base import BaseDaemon
+from daemons.base import HEARTBEAT_INTERVAL, BaseDaemon
 from daemons.kinds.stash_common import in_thread
 from orchestrator.typed import Field, Schema
 
@@ -42,14 +42,7 @@ class AutoPlanApplierDaemon(BaseDaemon):
     description = "Applies analysis plans to Stash, one at a time, as their changes are approved."
     config_schema = Schema(
         (
-            Field(
-                "heartbeat_interval",
-                int,
-                30,
-                "Longest gap between heartbeats, in seconds (the host beats more often when its lease needs it).",
-                min=1,
-                max=3600,
-            ),
+            HEARTBEAT_INTERVAL,
             Field("job_interval_seconds", int, 60, "Seconds to wait between checks for plans to apply.", min=1),
             Field(
                 "plan_prefix_filter",

@@ -7,7 +7,7 @@ the generation (the job sends stopJob, so Stash really stops) and record why. Ge
 a later cycle. `generated` is set by the job from what Stash reports, never by this daemon.
 """
 
-from daemons.base import BaseDaemon
+from daemons.base import HEARTBEAT_INTERVAL, BaseDaemon
 from daemons.kinds.stash_common import StashOutage, in_thread, report_stash_error, stash_answered
 from daemons.models import JobAction
 from jobs.models import Job
@@ -63,14 +63,7 @@ class AutoStashGenerationDaemon(BaseDaemon):
     description = "Runs Stash's metadata generation when the system is idle; stops it when a scan starts."
     config_schema = Schema(
         (
-            Field(
-                "heartbeat_interval",
-                int,
-                30,
-                "Longest gap between heartbeats, in seconds (the host beats more often when its lease needs it).",
-                min=1,
-                max=3600,
-            ),
+            HEARTBEAT_INTERVAL,
             Field("job_interval_seconds", int, 3600, "Seconds to wait between generation cycles.", min=1, max=604_800),
             Field(
                 "monitor_interval_seconds",

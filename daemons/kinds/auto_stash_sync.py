@@ -5,7 +5,7 @@ anything was deleted; when something did, it starts an incremental sync job and 
 starts a second sync while one is pending or running, whoever started that one: it watches it instead.
 """
 
-from daemons.base import BaseDaemon
+from daemons.base import HEARTBEAT_INTERVAL, BaseDaemon
 from daemons.kinds.stash_common import StashOutage, in_thread, report_stash_error, stash_answered
 from orchestrator.typed import Field, Schema
 from stash.errors import StashError
@@ -39,14 +39,7 @@ class AutoStashSyncDaemon(BaseDaemon):
     description = "Starts an incremental sync whenever scenes changed in Stash."
     config_schema = Schema(
         (
-            Field(
-                "heartbeat_interval",
-                int,
-                30,
-                "Longest gap between heartbeats, in seconds (the host beats more often when its lease needs it).",
-                min=1,
-                max=3600,
-            ),
+            HEARTBEAT_INTERVAL,
             Field(
                 "job_interval_seconds",
                 int,

@@ -11,7 +11,7 @@ import math
 from django.db.models import Q
 from django.utils import timezone
 
-from daemons.base import BaseDaemon
+from daemons.base import HEARTBEAT_INTERVAL, BaseDaemon
 from daemons.kinds.stash_common import in_thread
 from orchestrator.typed import Field, Schema
 from stash.analysis.run import default_plan_name
@@ -60,14 +60,7 @@ class AutoVideoAnalysisDaemon(BaseDaemon):
     description = "Analyzes the videos of scenes not analyzed yet, in batches, one analysis job at a time."
     config_schema = Schema(
         (
-            Field(
-                "heartbeat_interval",
-                int,
-                30,
-                "Longest gap between heartbeats, in seconds (the host beats more often when its lease needs it).",
-                min=1,
-                max=3600,
-            ),
+            HEARTBEAT_INTERVAL,
             Field(
                 "job_interval_seconds",
                 int,

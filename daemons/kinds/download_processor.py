@@ -8,7 +8,7 @@ When qBittorrent is not configured, unreachable or refuses the login, the status
 tries again later; logins themselves are rationed by stash.downloads.login so we never get banned.
 """
 
-from daemons.base import BaseDaemon
+from daemons.base import HEARTBEAT_INTERVAL, BaseDaemon
 from daemons.kinds.stash_common import in_thread
 from daemons.models import JobAction
 from orchestrator.typed import Field, Schema
@@ -69,14 +69,7 @@ class DownloadProcessorDaemon(BaseDaemon):
     description = "Places finished qBittorrent downloads in the library, then has Stash scan them."
     config_schema = Schema(
         (
-            Field(
-                "heartbeat_interval",
-                int,
-                30,
-                "Longest gap between heartbeats, in seconds (the host beats more often when its lease needs it).",
-                min=1,
-                max=3600,
-            ),
+            HEARTBEAT_INTERVAL,
             Field(
                 "job_interval_seconds",
                 int,
