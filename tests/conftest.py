@@ -186,3 +186,14 @@ def known_daemons() -> str:
     from daemons.registry import registry
 
     return ", ".join(sorted(registry()))
+
+
+@pytest.fixture(scope="session")
+def demo_clips(tmp_path_factory):
+    """Demo mode's clips (stash.emulator.demo_media), made once per test run: a few seconds of ffmpeg.
+    Copy them (as hard links) into DATA_DIR/demo-media/clips to spare a demo stack from making them."""
+    from stash.emulator.demo_media import make_clips
+
+    media_dir = tmp_path_factory.mktemp("demo-media")
+    make_clips(str(media_dir))
+    return media_dir / "clips"

@@ -3,6 +3,7 @@ admin login (`manage.py ensureadmin`)."""
 
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -50,6 +51,12 @@ def _stash_version(url: str):
     return answer.json()["data"]["version"]
 
 
+def _demo_file_paths(url: str) -> list[str]:
+    query = '{ findScenes(filter: {per_page: 5, sort: "id", direction: ASC}) { scenes { files { path } } } }'
+    scenes = requests.post(f"{url}/graphql", json={"query": query}, timeout=5).json()["data"]["findScenes"]["scenes"]
+    return [scene["files"][0]["path"] for scene in scenes]
+
+
 def _state(data_dir):
     try:
         return json.loads((data_dir / "runstack.json").read_text())
@@ -58,8 +65,9 @@ def _state(data_dir):
 
 
 @pytest.fixture
-def stack(processes, tmp_path):
+def stack(processes, tmp_path, demo_clips):
     """A running `manage.py runstack` on a free port, without REDIS_URL (so with the embedded Redis)."""
+    shutil.copytree(demo_clips, tmp_path / "demo-media" / "clips", copy_function=os.link)
     env = _without_redis_url(processes.env)
     env.update(PORT=str(free_port()), DATA_DIR=str(tmp_path), JOB_CONCURRENCY="1")
     env["SECRET_KEY"] = settings.SECRET_KEY  # sessions made by this test process stay valid there
@@ -89,6 +97,10 @@ def test_runstack_supervises_every_process_and_stops_cleanly(stack, processes):
     assert all(_alive(pid) and _parent(pid) == proc.pid for pid in children.values())
     version = wait_for(lambda: _stash_version(state["stash_demo_url"]), message="the demo Stash emulator")
     assert version["version"].startswith("v")
+    # The demo library's files are real videos in the data directory (for the built-in analyzer).
+    demo_paths = _demo_file_paths(state["stash_demo_url"])
+    assert len(demo_paths) == 5
+    assert all(p.startswith(str(data_dir / "demo-media" / "library")) and os.path.isfile(p) for p in demo_paths)
     assert state["redis"]["url"].startswith("unix://")
     assert ping(state["redis"]["url"])
 

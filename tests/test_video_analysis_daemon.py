@@ -195,7 +195,7 @@ def test_a_websocket_client_sees_the_statuses_in_order(env, processes, daphne_se
         ("Checking for scenes needing video analysis", None),
         ("Processing batch 1 of 2 (3 scenes)", None),
         ("Analyzing video tags for 3 scenes", "analysis"),
-        ("Analysis completed, sleeping for 1 seconds", None),
+        # Scenes are still due: the next batch starts at once, not after the interval.
         ("Checking for scenes needing video analysis", None),
         ("Processing batch 2 of 2 (2 scenes)", None),
         ("Analyzing video tags for 2 scenes", "analysis"),
@@ -204,3 +204,20 @@ def test_a_websocket_client_sees_the_statuses_in_order(env, processes, daphne_se
         (idle, None),
     ]
     assert seen[-len(expected) :] == expected, seen
+
+
+def test_while_idle_it_wakes_early_when_scenes_become_due(env, processes, tagger):
+    pending = mirror_with_unanalysed(2)
+    Scene.objects.filter(pk__in=pending).update(video_analyzed=True)
+    worker(processes, env)
+    host(processes, env, job_interval_seconds=3600)
+    idle = "No scenes to analyze, sleeping for 3600 seconds"
+    wait_for(lambda: row().current_status == idle, 20, message="the idle status")
+    assert not daemon_jobs().exists()
+    # A sync brings scenes not analysed yet: they are picked up within a few seconds, not in an hour.
+    Scene.objects.filter(pk__in=pending).update(video_analyzed=False)
+    job = wait_for(lambda: daemon_jobs().first(), 20, message="a job well before the interval is up")
+    assert sorted(job.parameters["scene_ids"]) == sorted(pending)
+    wait_for(lambda: not Scene.objects.filter(pk__in=pending, video_analyzed=False).exists(), 30, message="analysed")
+    wait_for(lambda: row().current_status == "Analysis completed, sleeping for 3600 seconds", 20, message="resting")
+    assert daemon_jobs().count() == 1

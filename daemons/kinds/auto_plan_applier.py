@@ -59,7 +59,10 @@ class AutoPlanApplierDaemon(BaseDaemon):
             Field(
                 "create_missing_entities",
                 bool,
-                False,
+                # On by default, as users of the prior art rely on: the video analysis proposes `_AI` tags
+                # that a fresh Stash does not have, and every change applied here was approved (or
+                # auto-approval was chosen). Off: such changes fail with the missing name as the reason.
+                True,
                 "Create tags, performers and studios that do not exist in Stash yet (otherwise such changes fail).",
             ),
         )

@@ -2,11 +2,15 @@
 
 Each cycle picks up to `batch_size` scenes with `video_analyzed=false` that are due (never failed, or
 their retry time has come) and that no live analysis job holds, starts one analysis job for them and
-watches it to its end, then sleeps. One job of its own at a time: after a restart it watches the one it
-had started instead of starting another. It needs only the mirror, never Stash itself.
+watches it to its end. While due scenes remain, the next batch starts at once (the prior art waited the
+whole interval between batches); otherwise it sleeps `job_interval_seconds`, looking every
+IDLE_CHECK_SECONDS for scenes that became due (a sync bringing new ones) so that they need not wait out
+the interval. One job of its own at a time: after a restart it watches the one it had started instead of
+starting another. It needs only the mirror, never Stash itself.
 """
 
 import math
+import time
 
 from django.db.models import Q
 from django.utils import timezone
@@ -18,6 +22,8 @@ from stash.analysis.run import default_plan_name
 
 JOB_TYPE = "analysis"
 HELD_CHUNK = 1000
+# While resting with nothing to do, how often to look (cheaply) for scenes that became due.
+IDLE_CHECK_SECONDS = 5.0
 
 
 def _held_scene_ids() -> set[int]:
@@ -30,22 +36,36 @@ def _held_scene_ids() -> set[int]:
     return held
 
 
-def _candidates(limit: int) -> tuple[int, list[int]]:
-    """(how many scenes are due for video analysis, the newest `limit` of them), leaving out held scenes."""
+def _due_scenes():
     from stash.models import Scene
 
-    due = Scene.objects.filter(video_analyzed=False).filter(
+    return Scene.objects.filter(video_analyzed=False).filter(
         Q(video_analysis_retry_at__isnull=True) | Q(video_analysis_retry_at__lte=timezone.now())
     )
-    held = _held_scene_ids()
+
+
+def _newest_due(limit: int, held: set[int]) -> list[int]:
     # Held scenes are skipped here rather than with NOT IN: a user's job may hold more ids than SQLite
     # accepts as query parameters.
     ids = []
-    for scene_id in due.order_by("-id").values_list("id", flat=True).iterator(chunk_size=max(limit, 500)):
+    for scene_id in _due_scenes().order_by("-id").values_list("id", flat=True).iterator(chunk_size=max(limit, 500)):
         if scene_id not in held:
             ids.append(scene_id)
             if len(ids) == limit:
                 break
+    return ids
+
+
+def _any_due() -> bool:
+    """Whether a scene is due that no live job holds (the cheap check made while resting)."""
+    return bool(_newest_due(1, _held_scene_ids()))
+
+
+def _candidates(limit: int) -> tuple[int, list[int]]:
+    """(how many scenes are due for video analysis, the newest `limit` of them), leaving out held scenes."""
+    due = _due_scenes()
+    held = _held_scene_ids()
+    ids = _newest_due(limit, held)
     if len(ids) < limit:
         return len(ids), ids
     held_list = sorted(held)
@@ -85,10 +105,20 @@ class AutoVideoAnalysisDaemon(BaseDaemon):
         while self.running:
             await self.cycle()
 
-    async def rest(self, message: str):
+    async def rest(self, message: str, *, wake_on_work: bool = False):
+        """Sleep `job_interval_seconds`; with `wake_on_work`, wake as soon as scenes are due (a sync that
+        brings new scenes should not wait out the interval)."""
         seconds = self.config["job_interval_seconds"]
         await self.update_status(message.format(n=seconds))
-        await self.sleep(seconds)
+        if not wake_on_work:
+            await self.sleep(seconds)
+            return
+        deadline = time.monotonic() + seconds
+        while self.running and (left := deadline - time.monotonic()) > 0:
+            await self.sleep(min(IDLE_CHECK_SECONDS, left))
+            if self.running and await in_thread(_any_due):
+                await self.log("DEBUG", "Scenes are due for video analysis: checking before the interval is up")
+                return
 
     async def cycle(self):
         adopted = await self.active_jobs(JOB_TYPE)
@@ -103,7 +133,7 @@ class AutoVideoAnalysisDaemon(BaseDaemon):
         if not scene_ids:
             self.batch_number = self.batch_total = 0
             await self.log("DEBUG", "No scenes pending video analysis")
-            await self.rest("No scenes to analyze, sleeping for {n} seconds")
+            await self.rest("No scenes to analyze, sleeping for {n} seconds", wake_on_work=True)
             return
         if self.batch_number == 0:
             await self.log("INFO", f"Found {pending} scenes pending video analysis")
@@ -132,7 +162,10 @@ class AutoVideoAnalysisDaemon(BaseDaemon):
                 f"{result.get('scenes_failed', 0)} failed (retried later), "
                 f"{result.get('total_changes', 0)} changes proposed in plan {result.get('plan_id')}",
             )
-            await self.rest("Analysis completed, sleeping for {n} seconds")
+            handled = result.get("scenes_analyzed", 0) + result.get("scenes_failed", 0)
+            if handled >= count > 0 and await in_thread(_any_due):
+                return  # more scenes are waiting: the next batch starts now, not after the interval
+            await self.rest("Analysis completed, sleeping for {n} seconds", wake_on_work=True)
         else:
             status = finished.status
             await self.log("WARNING", f"Analysis job {finished.pk} ended with status {status}: {finished.error}")

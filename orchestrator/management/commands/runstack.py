@@ -218,7 +218,28 @@ def _demo_stash() -> Program | None:
     os.environ["STASH_DEMO_URL"] = f"http://127.0.0.1:{port}"
     logger.info("no Stash configured: demo mode, built-in Stash emulator at %s", os.environ["STASH_DEMO_URL"])
     command = ("stashemulator", "--demo", "--port", str(port))
+    media_dir = _demo_media_dir()
+    if media_dir:
+        command += ("--media-dir", media_dir)
     return Program("stash-emulator", partial(_command, *command), title=" ".join(command))
+
+
+def _demo_media_dir() -> str | None:
+    """Where the demo library's real videos live (made here, before any child starts, so that the emulator
+    answers at once): None without ffmpeg, or when they cannot be made (the demo then has made-up paths)."""
+    from stash.emulator.demo_media import ffmpeg_available, make_clips
+
+    media_dir = str(Path(settings.DATA_DIR) / "demo-media")
+    if not ffmpeg_available():
+        logger.warning("ffmpeg is not installed: the demo library has no real videos to analyse")
+        return None
+    logger.info("demo media in %s (made with ffmpeg on the first start)", media_dir)
+    try:
+        make_clips(media_dir)
+    except (OSError, RuntimeError) as exc:
+        logger.warning("no demo media: %s", exc)
+        return None
+    return media_dir
 
 
 def _warm_up():

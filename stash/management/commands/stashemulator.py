@@ -11,6 +11,7 @@ import time
 from django.core.management.base import BaseCommand, CommandError
 
 from stash.emulator import EmulatorServer, Store, seed_demo, seed_library
+from stash.emulator.demo_media import prepare_demo_media
 from stash.emulator.timefmt import DEFAULT_ZONE
 
 
@@ -33,6 +34,12 @@ class Command(BaseCommand):
             "--timezone", default=DEFAULT_ZONE, help=f"Stash's time zone for timestamps (default {DEFAULT_ZONE})."
         )
         parser.add_argument(
+            "--media-dir",
+            default="",
+            help="With --demo: make short real videos here with ffmpeg (once) and give every demo file one, "
+            "so video analysis and scans work on real files; the library is MEDIA_DIR/library.",
+        )
+        parser.add_argument(
             "--library", action="append", default=[], help="A library path metadataScan walks when given no paths."
         )
 
@@ -50,8 +57,15 @@ class Command(BaseCommand):
             )
         except ValueError as exc:
             raise CommandError(str(exc)) from exc
+        if options["media_dir"] and not options["demo"]:
+            raise CommandError("--media-dir goes with --demo.")
         if options["demo"]:
             seed_demo(store)
+            if options["media_dir"]:
+                try:
+                    self.stdout.write(prepare_demo_media(store, options["media_dir"]))
+                except (OSError, RuntimeError) as exc:
+                    raise CommandError(f"Cannot prepare the demo media in {options['media_dir']}: {exc}") from exc
         if options["scenes"]:
             seed_library(store, scenes=options["scenes"], seed=options["seed"])
         try:
