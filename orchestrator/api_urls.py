@@ -5,8 +5,8 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from daemons import api as daemons_api
 from jobs import api as jobs_api
+from stash import analysis_api, plan_api
 from stash import api as stash_api
-from stash import plan_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
@@ -39,4 +39,9 @@ urlpatterns = [
     path("plan-changes/<int:pk>/", plan_api.ChangeDetail.as_view(), name="api-plan-change"),
     path("settings/stash/", stash_api.StashSettingsView.as_view(), name="api-stash-settings"),
     path("settings/stash/test/", stash_api.StashConnectionTest.as_view(), name="api-stash-settings-test"),
+    path(
+        "settings/video-analysis/",
+        analysis_api.VideoAnalysisSettingsView.as_view(),
+        name="api-video-analysis-settings",
+    ),
 ]

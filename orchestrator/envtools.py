@@ -31,7 +31,7 @@ def env_bool(name: str, default: bool = False) -> bool:
     raise ImproperlyConfigured(f"{name} must be a boolean (true/false), got {raw!r}")
 
 
-def env_number(name: str, default: float, *, minimum: float | None = None, integer: bool = False):
+def env_number(name: str, default: float | None, *, minimum: float | None = None, integer: bool = False):
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
         return default

@@ -219,26 +219,30 @@ STASH_UNREACHABLE_GIVE_UP_SECONDS = env_number("STASH_UNREACHABLE_GIVE_UP_SECOND
 STASH_RETRY_FIRST_SECONDS = env_number("STASH_RETRY_FIRST_SECONDS", 10.0, minimum=0.1)
 
 
-# Video analysis (the `analysis` job). Read from the environment until they get a Settings page.
-# VIDEO_TAGGER_URL is the AI video tagger (POST {url}/process_video/); empty: the built-in ffprobe/ffmpeg
-# analyzer. The tagger sees the library under its own paths: VIDEO_TAGGER_PATH_MAPPINGS is JSON,
-# [{"local": "/srv/library", "tagger": "/media"}], applied to this machine's view of a file.
-VIDEO_TAGGER_URL = env_str("VIDEO_TAGGER_URL").rstrip("/")
+# Video analysis (the `analysis` job). The tagger and marker settings are on the Video analysis settings
+# page; each variable below, when set, wins over the saved value (stash.analysis.config). None: not set.
+# VIDEO_TAGGER_URL is the AI video tagger (POST {url}/process_video/); empty everywhere: the built-in
+# ffprobe/ffmpeg analyzer. The tagger sees the library under its own paths: VIDEO_TAGGER_PATH_MAPPINGS is
+# JSON, [{"local": "/srv/library", "tagger": "/media"}], applied to this machine's view of a file.
+VIDEO_TAGGER_URL = env_str("VIDEO_TAGGER_URL").rstrip("/") or None
 if VIDEO_TAGGER_URL and not VIDEO_TAGGER_URL.startswith(("http://", "https://")):
     raise ImproperlyConfigured(f"VIDEO_TAGGER_URL must be an http:// or https:// URL, got {VIDEO_TAGGER_URL!r}")
-VIDEO_TAGGER_TIMEOUT_SECONDS = env_number("VIDEO_TAGGER_TIMEOUT_SECONDS", 3700.0, minimum=1)
-VIDEO_TAGGER_PATH_MAPPINGS = env_json("VIDEO_TAGGER_PATH_MAPPINGS", [])
-if not isinstance(VIDEO_TAGGER_PATH_MAPPINGS, list) or not all(
-    isinstance(m, dict) and set(m) == {"local", "tagger"} and all(isinstance(v, str) and v for v in m.values())
-    for m in VIDEO_TAGGER_PATH_MAPPINGS
+VIDEO_TAGGER_TIMEOUT_SECONDS = env_number("VIDEO_TAGGER_TIMEOUT_SECONDS", None, minimum=1)
+VIDEO_TAGGER_PATH_MAPPINGS = env_json("VIDEO_TAGGER_PATH_MAPPINGS", None)
+if VIDEO_TAGGER_PATH_MAPPINGS is not None and (
+    not isinstance(VIDEO_TAGGER_PATH_MAPPINGS, list)
+    or not all(
+        isinstance(m, dict) and set(m) == {"local", "tagger"} and all(isinstance(v, str) and v for v in m.values())
+        for m in VIDEO_TAGGER_PATH_MAPPINGS
+    )
 ):
     raise ImproperlyConfigured('VIDEO_TAGGER_PATH_MAPPINGS must be a JSON list of {"local": …, "tagger": …}')
 # Seconds between the frames the tagger looks at (the default of the job's frame_interval).
-VIDEO_ANALYSIS_FRAME_INTERVAL = env_number("VIDEO_ANALYSIS_FRAME_INTERVAL", 2.0, minimum=0.1)
+VIDEO_ANALYSIS_FRAME_INTERVAL = env_number("VIDEO_ANALYSIS_FRAME_INTERVAL", None, minimum=0.1)
 # The built-in analyzer: at most this many markers per scene, at scene changes or else every
 # VIDEO_ANALYSIS_MARKER_INTERVAL_SECONDS; ffprobe/ffmpeg get this long per file.
-VIDEO_ANALYSIS_MAX_MARKERS = env_number("VIDEO_ANALYSIS_MAX_MARKERS", 10, minimum=0, integer=True)
-VIDEO_ANALYSIS_MARKER_INTERVAL_SECONDS = env_number("VIDEO_ANALYSIS_MARKER_INTERVAL_SECONDS", 300.0, minimum=1)
+VIDEO_ANALYSIS_MAX_MARKERS = env_number("VIDEO_ANALYSIS_MAX_MARKERS", None, minimum=0, integer=True)
+VIDEO_ANALYSIS_MARKER_INTERVAL_SECONDS = env_number("VIDEO_ANALYSIS_MARKER_INTERVAL_SECONDS", None, minimum=1)
 VIDEO_ANALYSIS_FFMPEG_TIMEOUT_SECONDS = env_number("VIDEO_ANALYSIS_FFMPEG_TIMEOUT_SECONDS", 3600.0, minimum=1)
 FFPROBE_BINARY = env_str("FFPROBE_BINARY", "ffprobe")
 FFMPEG_BINARY = env_str("FFMPEG_BINARY", "ffmpeg")

@@ -27,6 +27,8 @@ class Field:
     label: str = ""
     # For lists: the type of every item (str or int).
     items: type = str
+    # None (JSON null, an empty form input) is a valid value: "not given", resolved by whoever uses it.
+    nullable: bool = False
 
     @property
     def title(self) -> str:
@@ -38,6 +40,8 @@ class Field:
 
     def check(self, value):
         """Return (clean_value, error_message_or_None)."""
+        if value is None and self.nullable:
+            return None, None
         if self.type is float and isinstance(value, int) and not isinstance(value, bool):
             value = float(value)
         if isinstance(value, float) and not math.isfinite(value):
@@ -69,6 +73,8 @@ class Field:
         if raw is None:
             return None
         raw = raw.strip()
+        if not raw and self.nullable:
+            return None
         if self.type is int:
             try:
                 return int(raw)

@@ -16,27 +16,32 @@ MAPPING_ARROW = "->"
 
 
 class PathMappingsField(forms.CharField):
-    """Path mappings as text, one per line: `LOCAL -> STASH`."""
+    """Path mappings as text, one per line: `LOCAL -> STASH` (or `LOCAL -> TAGGER`, with other="tagger")."""
 
     widget = forms.Textarea(attrs={"rows": 3, "spellcheck": "false", "placeholder": "/srv/library -> /data"})
 
+    def __init__(self, *args, other: str = "stash", **kwargs):
+        super().__init__(*args, **kwargs)
+        self.other = other
+
     def prepare_value(self, value):
         if isinstance(value, list):
-            return "\n".join(f"{m.get('local', '')} {MAPPING_ARROW} {m.get('stash', '')}" for m in value)
+            return "\n".join(f"{m.get('local', '')} {MAPPING_ARROW} {m.get(self.other, '')}" for m in value)
         return value
 
     def to_python(self, value):
         if isinstance(value, list):
             return value
         mappings, errors = [], []
+        example = f"LOCAL {MAPPING_ARROW} {self.other.upper()}, e.g. /srv/library -> /data"
         for number, line in enumerate((value or "").splitlines(), start=1):
             if not line.strip():
                 continue
-            local, arrow, stash = line.partition(MAPPING_ARROW)
-            if not arrow or not local.strip() or not stash.strip():
-                errors.append(f"Line {number}: write LOCAL {MAPPING_ARROW} STASH, e.g. /srv/library -> /data.")
+            local, arrow, theirs = line.partition(MAPPING_ARROW)
+            if not arrow or not local.strip() or not theirs.strip():
+                errors.append(f"Line {number}: write {example}.")
                 continue
-            mappings.append({"local": local.strip(), "stash": stash.strip()})
+            mappings.append({"local": local.strip(), self.other: theirs.strip()})
         if errors:
             raise ValidationError(errors)
         return mappings

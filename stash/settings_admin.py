@@ -1,4 +1,5 @@
-"""Admin for the Stash settings row: the same form and checks as the Settings page (stash.forms).
+"""Admin for the Stash and video analysis settings rows: the same forms and checks as their Settings pages
+(stash.forms, stash.analysis_forms).
 
 The API key input never shows the stored key; leaving it empty keeps it."""
 
@@ -6,8 +7,9 @@ from django.contrib import admin
 from django.shortcuts import redirect
 from django.urls import reverse
 
+from stash.analysis_forms import VideoAnalysisSettingsForm
 from stash.forms import StashSettingsForm
-from stash.models import StashSettings
+from stash.models import StashSettings, VideoAnalysisSettings
 
 
 @admin.register(StashSettings)
@@ -35,3 +37,26 @@ class StashSettingsAdmin(admin.ModelAdmin):
         if StashSettings.objects.exists():
             return redirect(reverse("admin:stash_stashsettings_change", args=[StashSettings.SINGLETON_ID]))
         return redirect(reverse("admin:stash_stashsettings_add"))
+
+
+@admin.register(VideoAnalysisSettings)
+class VideoAnalysisSettingsAdmin(admin.ModelAdmin):
+    form = VideoAnalysisSettingsForm
+    readonly_fields = ["updated_at"]
+    fieldsets = [
+        ("AI video tagger", {"fields": ["tagger_url", "tagger_timeout_seconds", "tagger_path_mappings"]}),
+        ("Analysis", {"fields": ["frame_interval", "max_markers", "marker_interval_seconds", "updated_at"]}),
+    ]
+
+    def has_add_permission(self, request):
+        return not VideoAnalysisSettings.objects.exists()
+
+    def has_delete_permission(self, request, obj=None):
+        return False
+
+    def changelist_view(self, request, extra_context=None):
+        # One row: go straight to it (or to adding it).
+        if VideoAnalysisSettings.objects.exists():
+            args = [VideoAnalysisSettings.SINGLETON_ID]
+            return redirect(reverse("admin:stash_videoanalysissettings_change", args=args))
+        return redirect(reverse("admin:stash_videoanalysissettings_add"))

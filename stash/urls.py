@@ -1,6 +1,6 @@
 from django.urls import path
 
-from stash import download_views, views
+from stash import analysis_views, download_views, views
 
 app_name = "stash"
 urlpatterns = [
@@ -8,4 +8,6 @@ urlpatterns = [
     path("settings/test/", views.settings_test, name="settings_test"),
     path("settings/qbittorrent/", download_views.qbittorrent_settings, name="qbittorrent_settings"),
     path("settings/qbittorrent/test/", download_views.qbittorrent_test, name="qbittorrent_test"),
+    path("settings/video-analysis/", analysis_views.video_analysis_settings, name="video_analysis_settings"),
+    path("settings/video-analysis/test/", analysis_views.video_analysis_test, name="video_analysis_test"),
 ]

@@ -59,32 +59,33 @@ def _absolute(path, *, allow_windows: bool, what: str) -> str:
     return normalize_dir(path)
 
 
-def clean_path_mappings(value) -> list[dict]:
-    """A list of {"local": LOCAL_DIR, "stash": STASH_DIR}; absolute paths, each side used once.
+def clean_path_mappings(value, *, other: str = "stash", other_name: str = "Stash") -> list[dict]:
+    """A list of {"local": LOCAL_DIR, other: OTHER_DIR}; absolute paths, each side used once.
 
-    The Stash side may be a Windows path (C:\\media) because Stash may run on Windows."""
+    `other` is the machine that sees the library under its own paths (Stash by default, or the video
+    tagger). Its side may be a Windows path (C:\\media) because it may run on Windows."""
     if value in (None, ""):
         return []
     if not isinstance(value, list):
-        raise ValidationError('Path mappings must be a list of {"local": …, "stash": …}.')
-    cleaned, errors, seen = [], [], {"local": {}, "stash": {}}
+        raise ValidationError(f'Path mappings must be a list of {{"local": …, "{other}": …}}.')
+    cleaned, errors, seen = [], [], {"local": {}, other: {}}
     for number, item in enumerate(value, start=1):
-        if not isinstance(item, dict) or set(item) != {"local", "stash"}:
-            errors.append(f'Mapping {number}: must have exactly "local" and "stash".')
+        if not isinstance(item, dict) or set(item) != {"local", other}:
+            errors.append(f'Mapping {number}: must have exactly "local" and "{other}".')
             continue
         try:
             pair = {
                 "local": _absolute(item["local"], allow_windows=False, what="The local path"),
-                "stash": _absolute(item["stash"], allow_windows=True, what="The Stash path"),
+                other: _absolute(item[other], allow_windows=True, what=f"The {other_name} path"),
             }
         except ValidationError as exc:
             errors.append(f"Mapping {number}: {exc.messages[0]}")
             continue
-        for side in ("local", "stash"):
+        for side in ("local", other):
             # Two mappings for one prefix would make a translation ambiguous in one direction.
-            other = seen[side].setdefault(pair[side], number)
-            if other != number:
-                errors.append(f"Mapping {number}: {side} path {pair[side]} is already mapped by mapping {other}.")
+            previous = seen[side].setdefault(pair[side], number)
+            if previous != number:
+                errors.append(f"Mapping {number}: {side} path {pair[side]} is already mapped by mapping {previous}.")
         cleaned.append(pair)
     if errors:
         raise ValidationError(errors)

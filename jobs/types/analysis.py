@@ -1,11 +1,10 @@
 """The `analysis` job: analyse the given scenes' videos and collect the proposals in one plan.
 
-With VIDEO_TAGGER_URL set it asks the AI video tagger; otherwise the built-in ffprobe/ffmpeg analyzer
-looks at the files (stash/analysis/). Scenes that could not be analysed now are listed in the result,
-keep `video_analyzed=false` and are retried later (by the AutoVideoAnalysisDaemon).
+With a tagger URL (Video analysis settings page, or VIDEO_TAGGER_URL) it asks the AI video tagger;
+otherwise the built-in ffprobe/ffmpeg analyzer looks at the files (stash/analysis/). The settings are read
+once, when the job starts. Scenes that could not be analysed now are listed in the result, keep
+`video_analyzed=false` and are retried later (by the AutoVideoAnalysisDaemon).
 """
-
-from django.conf import settings
 
 from jobs.types import JobKind
 from orchestrator.typed import Field, Schema
@@ -20,10 +19,11 @@ PARAMETERS = Schema(
         Field(
             "frame_interval",
             float,
-            settings.VIDEO_ANALYSIS_FRAME_INTERVAL,
-            "Seconds between the frames the AI video tagger looks at.",
+            None,
+            "Seconds between the frames the AI video tagger looks at. Empty: the Video analysis settings' value.",
             min=0.1,
             max=3600,
+            nullable=True,
         ),
         Field(
             "tagger_threshold",
@@ -39,18 +39,23 @@ PARAMETERS = Schema(
 
 
 def run(ctx, params: dict) -> dict:
+    from stash.analysis.config import effective_settings
     from stash.analysis.run import Batch, Options, default_plan_name
 
+    # Once per job: a change on the Settings page applies from the next job, never halfway through a batch.
+    config = effective_settings()
+    frame_interval = params["frame_interval"]
     options = Options(
         plan_name=params["plan_name"].strip() or default_plan_name(),
         confidence_threshold=params["confidence_threshold"],
-        frame_interval=params["frame_interval"],
+        frame_interval=config.frame_interval if frame_interval is None else frame_interval,
         tagger_threshold=params["tagger_threshold"],
         create_markers=params["create_markers"],
     )
     batch = Batch(
         params["scene_ids"],
         options,
+        config,
         job_id=ctx.job_id,
         check_cancelled=ctx.check_cancelled,
         progress=lambda percent, message, done, total: ctx.progress(percent, message, processed=done, total=total),

@@ -4,7 +4,7 @@ markers where ffmpeg sees the picture change.
 Tags (names without the `_AI` suffix, which proposals add): the resolution class (8K, 4K, 1440p, 1080p,
 720p, 480p), 60fps, the codec when it is HEVC or AV1, and VR for VR proportions or file names. Markers:
 "Scene Change" at hard cuts (ffmpeg's scene score above 0.4), or, in a video without cuts, "Chapter"
-every VIDEO_ANALYSIS_MARKER_INTERVAL_SECONDS; never more than VIDEO_ANALYSIS_MAX_MARKERS.
+every marker interval; never more than the most markers per scene (both on the Video analysis settings).
 
 It reads the file on this machine, so Stash's path is translated with the Settings path mappings. A
 missing tool, a missing or unreadable file raise AnalysisError (the scene is retried later). Scene

@@ -17,6 +17,7 @@ from django.db import transaction
 from django.utils import timezone
 
 from stash.analysis import local, tagger
+from stash.analysis.config import TAGGER, AnalysisSettings
 from stash.analysis.proposals import propose
 from stash.analysis.results import AnalysisError
 from stash.analysis.scenes import SceneInput, load_scene
@@ -39,10 +40,6 @@ class Options:
     tagger_threshold: float = 0.3
     create_markers: bool = True
 
-    @property
-    def analyzer(self) -> str:
-        return "tagger" if settings.VIDEO_TAGGER_URL else "builtin"
-
 
 def default_plan_name() -> str:
     return "Auto Video Analysis - " + timezone.localtime().strftime("%Y-%m-%d %H:%M:%S")
@@ -55,9 +52,19 @@ def retry_delay(attempts: int) -> timedelta:
 
 
 class Batch:
-    def __init__(self, scene_ids: list[int], options: Options, *, job_id=None, check_cancelled=None, progress=None):
+    def __init__(
+        self,
+        scene_ids: list[int],
+        options: Options,
+        config: AnalysisSettings,
+        *,
+        job_id=None,
+        check_cancelled=None,
+        progress=None,
+    ):
         self.scene_ids = list(dict.fromkeys(scene_ids))
         self.options = options
+        self.config = config  # read once for the whole batch (stash.analysis.config.effective_settings)
         self.job_id = job_id
         self.check_cancelled = check_cancelled or (lambda: None)
         self.progress = progress or (lambda *args, **kwargs: None)
@@ -95,7 +102,7 @@ class Batch:
                 result,
                 confidence_threshold=self.options.confidence_threshold,
                 create_markers=self.options.create_markers,
-                status_tags=self.options.analyzer == "tagger",
+                status_tags=self.analyzer == TAGGER,
             )
             self._record_success(scene, changes)
         except AnalysisError as error:
@@ -109,21 +116,26 @@ class Batch:
             logger.exception("Video analysis of scene %s failed", scene_id)
             self._record_failure(scene, f"Unexpected error: {type(error).__name__}: {error}")
 
+    @property
+    def analyzer(self) -> str:
+        return self.config.analyzer
+
     def _analyzer(self, scene: SceneInput):
-        options = self.options
-        if options.analyzer == "tagger":
+        options, config = self.options, self.config
+        if self.analyzer == TAGGER:
             return tagger.analyze(
                 scene,
-                url=settings.VIDEO_TAGGER_URL,
+                url=config.tagger_url,
+                path_mappings=config.tagger_path_mappings,
                 frame_interval=options.frame_interval,
                 threshold=options.tagger_threshold,
-                timeout=settings.VIDEO_TAGGER_TIMEOUT_SECONDS,
+                timeout=config.tagger_timeout_seconds,
                 check_cancelled=self.check_cancelled,
             )
         return local.analyze(
             scene,
-            max_markers=settings.VIDEO_ANALYSIS_MAX_MARKERS,
-            marker_interval=settings.VIDEO_ANALYSIS_MARKER_INTERVAL_SECONDS,
+            max_markers=config.max_markers,
+            marker_interval=config.marker_interval_seconds,
             create_markers=options.create_markers,
             check_cancelled=self.check_cancelled,
         )
@@ -162,7 +174,7 @@ class Batch:
         return {
             "description": f"Video analysis of {len(self.scene_ids)} scenes",
             "analysis_type": "video",
-            "analyzer": self.options.analyzer,
+            "analyzer": self.analyzer,
             "settings": asdict(self.options),
             "scene_count": len(self.scene_ids),
         }
@@ -193,7 +205,7 @@ class Batch:
     def result(self) -> dict:
         return {
             "plan_id": self.plan.pk if self.plan is not None else None,
-            "analyzer": self.options.analyzer,
+            "analyzer": self.analyzer,
             "scenes_requested": len(self.scene_ids),
             "scenes_analyzed": self.analysed,
             "scenes_failed": len(self.failures),

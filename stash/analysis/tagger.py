@@ -15,8 +15,6 @@ import json
 import math
 import threading
 
-from django.conf import settings
-
 from stash.analysis.results import AnalysisError, DetectedMarker, DetectedTag, VideoResult
 from stash.paths import PathMapper
 
@@ -28,12 +26,13 @@ CONNECT_TIMEOUT = 10.0
 CANCEL_POLL_SECONDS = 0.5  # a cancelled job stops waiting within this long
 
 
-def tagger_path(stash_path: str) -> str:
-    """The file as the tagger sees it: Stash's path → this machine's (Settings) → the tagger's
-    (VIDEO_TAGGER_PATH_MAPPINGS). Without mappings the tagger gets Stash's own path."""
+def tagger_path(stash_path: str, path_mappings: list[dict]) -> str:
+    """The file as the tagger sees it: Stash's path → this machine's (Stash settings) → the tagger's
+    (`path_mappings`, the video analysis settings' [{"local": …, "tagger": …}]). Without mappings the
+    tagger gets Stash's own path."""
     from stash.config import to_local_path
 
-    pairs = [{"local": m["local"], "stash": m["tagger"]} for m in settings.VIDEO_TAGGER_PATH_MAPPINGS]
+    pairs = [{"local": m["local"], "stash": m["tagger"]} for m in path_mappings]
     return PathMapper.from_list(pairs).to_stash(to_local_path(stash_path))
 
 
@@ -91,10 +90,22 @@ def parse_response(payload, *, frame_interval: float) -> VideoResult:
     return VideoResult(tags=_tags(info, frame_interval), markers=_markers(info, frame_interval))
 
 
-def analyze(scene, *, url: str, frame_interval: float, threshold: float, timeout: float, check_cancelled=None):
+def analyze(
+    scene,
+    *,
+    url: str,
+    path_mappings: list[dict],
+    frame_interval: float,
+    threshold: float,
+    timeout: float,
+    check_cancelled=None,
+):
     """Ask the tagger about the scene's primary file."""
     body = request_body(
-        tagger_path(scene.file_path), frame_interval=frame_interval, threshold=threshold, vr_video=scene.looks_vr
+        tagger_path(scene.file_path, path_mappings),
+        frame_interval=frame_interval,
+        threshold=threshold,
+        vr_video=scene.looks_vr,
     )
     payload = process_video(url, body, timeout=timeout, check_cancelled=check_cancelled)
     return parse_response(payload, frame_interval=frame_interval)

@@ -1,5 +1,5 @@
-"""The stash app's models, one module per subject: the library mirror, the Stash settings, analysis
-plans, and handled downloads."""
+"""The stash app's models, one module per subject: the library mirror, the Stash and video analysis
+settings, analysis plans, and handled downloads."""
 
 from stash.models.downloads import (
     DONE_FILE_STATUSES,
@@ -13,7 +13,7 @@ from stash.models.downloads import (
 )
 from stash.models.mirror import Performer, Scene, SceneFile, SceneMarker, Studio, SyncCursor, Tag
 from stash.models.plans import AnalysisPlan, ChangeAction, ChangeField, ChangeStatus, PlanChange, PlanStatus
-from stash.models.settings import PreviewPreset, StashSettings
+from stash.models.settings import PreviewPreset, StashSettings, VideoAnalysisSettings
 
 __all__ = [
     "DONE_FILE_STATUSES",
@@ -39,4 +39,5 @@ __all__ = [
     "Studio",
     "SyncCursor",
     "Tag",
+    "VideoAnalysisSettings",
 ]
