@@ -164,6 +164,17 @@ def test_page_writes_take_the_same_number_of_queries_whatever_the_page_size(djan
     assert SceneMarker.objects.count() == 200
 
 
+@pytest.mark.django_db(transaction=True)
+def test_a_page_whose_entities_the_mirror_holds_writes_no_placeholders(django_assert_num_queries):
+    pages.write_scene_page(pages.ScenePage([scene_data(1)]))
+    known = {model: set(model.objects.values_list("id", flat=True)) for model in (Studio, Performer, Tag)}
+    # Without the three placeholder writes (PostgreSQL: their INSERT … SELECT and clean-up each).
+    expected = QUERIES_PER_PAGE[connection.vendor] - (6 if connection.vendor == "postgresql" else 3)
+    with django_assert_num_queries(expected):
+        pages.write_scene_page(pages.ScenePage([scene_data(pk) for pk in range(1, 3)]), known)
+    assert Scene.objects.count() == 2
+
+
 # Both: savepoint + release, the existing scenes, the mirror's markers of those scenes, the stale-file
 # delete, and the delete of the old links of performers, tags and marker tags (8). Then the writes of 3
 # placeholder tables, scenes, files and markers: on SQLite one bulk insert each plus one per link table
@@ -184,3 +195,23 @@ def test_entities_and_parents():
     assert list(Tag.objects.get(pk=5).parents.values_list("id", flat=True)) == [6]
     pages.write_entities(Performer, [convert.performer({"id": "3", "name": "Ann", "rating100": 250})])
     assert Performer.objects.get(pk=3).rating100 is None
+
+
+@pytest.mark.django_db
+def test_refreshed_statistics_let_the_planner_see_the_new_rows():
+    pages.write_scene_page(pages.ScenePage([scene_data(pk) for pk in range(1, 4)]))
+    pages.refresh_statistics()  # on SQLite: nothing to do, and no error
+    if connection.vendor != "postgresql":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT relname, reltuples FROM pg_class WHERE relname IN ('stash_scene', 'stash_scenemarker', "
+            "'stash_scene_tags')"
+        )
+        counts = dict(cursor.fetchall())
+    # Never analysed, a table says -1 (unknown); analysed, it says how many rows it holds.
+    assert counts == {
+        "stash_scene": 3,
+        "stash_scenemarker": SceneMarker.objects.count(),
+        "stash_scene_tags": Scene.tags.through.objects.count(),
+    }

@@ -34,7 +34,7 @@ def relink(through, owner_field: str, other_field: str, owner_ids: list[int], pa
     """Replace the link rows of `owner_ids` with exactly `pairs` (one delete, one insert)."""
     if not owner_ids:
         return
-    through.objects.filter(**{f"{owner_field}__in": owner_ids}).delete()
+    through.objects.filter(**{f"{owner_field}__any": owner_ids}).delete()
     if not pairs:
         return
     if connection.vendor == "postgresql":
@@ -117,3 +117,19 @@ def _pg_upsert(model, rows: list[dict], update_fields: list[str] | None):
             f"ON CONFLICT ({_quote(meta.pk.column)}) {conflict}"
         )
         cursor.execute(f"DELETE FROM {_quote(staging)}")
+
+
+def refresh_statistics(models):
+    """ANALYZE the tables of `models` and their many-to-many link tables (PostgreSQL; elsewhere nothing).
+
+    A mirror that grows from empty in one run has no statistics until autovacuum's next round, and
+    without them the planner takes the id-list lookups of every page for large scans: the per-page cost
+    then grows with the table (quadratic over a first full sync)."""
+    if connection.vendor != "postgresql":
+        return
+    tables = []
+    for model in models:
+        tables.append(model._meta.db_table)
+        tables.extend(f.remote_field.through._meta.db_table for f in model._meta.local_many_to_many)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE " + ", ".join(_quote(t) for t in dict.fromkeys(tables)))

@@ -81,19 +81,20 @@ class ScenePage:
             self.marker_tag_links.add((row["id"], convert.ref_id(ref)))
 
 
-def changed_marker_scenes(markers: list[dict], known: dict | None = None) -> set[int]:
+def changed_marker_scenes(markers: list[dict], stored: dict | None = None) -> set[int]:
     """Scenes whose markers are new or edited compared with the mirror (their previews need generating).
 
-    `known`: the mirror's markers as marker_state() returns them, when the caller already read them."""
+    `stored`: the mirror's markers as marker_state() returns them, when the caller already read them."""
     if not markers:
         return set()
-    if known is None:
-        known = marker_state(SceneMarker.objects.filter(id__in=[m["id"] for m in markers]))
-    return {m["scene_id"] for m in markers if known.get(m["id"]) != _marker_key(m)}
+    if stored is None:
+        stored = marker_state(SceneMarker.objects.filter(id__any=[m["id"] for m in markers]))
+    return {m["scene_id"] for m in markers if stored.get(m["id"]) != _marker_key(m)}
 
 
 def marker_state(markers) -> dict[int, tuple]:
-    rows = markers.values_list("id", "scene_id", "stash_updated_at", "seconds", "end_seconds", "primary_tag_id")
+    columns = ("id", "scene_id", "stash_updated_at", "seconds", "end_seconds", "primary_tag_id")
+    rows = markers.order_by().values_list(*columns)
     return {pk: tuple(rest) for pk, *rest in rows}
 
 
@@ -110,30 +111,30 @@ def write_scene_page(page: ScenePage, known: dict | None = None) -> dict:
     if not ids:
         return {"scenes": 0, "created": 0, "markers_changed": 0}
     with transaction.atomic():
-        existing = set(Scene.objects.filter(id__in=ids).values_list("id", flat=True))
+        existing = set(Scene.objects.filter(id__any=ids).order_by().values_list("id", flat=True))
         # The mirror's markers of these scenes: to tell new and edited ones, and those Stash dropped.
-        known = marker_state(SceneMarker.objects.filter(scene_id__in=ids))
-        marker_scenes = changed_marker_scenes(page.markers, known)
+        stored_markers = marker_state(SceneMarker.objects.filter(scene_id__any=ids))
+        marker_scenes = changed_marker_scenes(page.markers, stored_markers)
         listed = {m["id"] for m in page.markers}
-        vanished = [pk for pk in known if pk not in listed]
+        vanished = [pk for pk in stored_markers if pk not in listed]
         # Markers Stash no longer lists also count as a change of their scene's markers.
-        marker_scenes |= {known[pk][0] for pk in vanished}
+        marker_scenes |= {stored_markers[pk][0] for pk in vanished}
         for model, named in ((Studio, page.studios), (Performer, page.performers), (Tag, page.tags)):
             _placeholders(model, _unknown(named, known, model))
         _upsert(Scene, page.scenes)
         _upsert(SceneFile, page.files)
-        SceneFile.objects.filter(scene_id__in=ids).exclude(id__in=[f["id"] for f in page.files]).delete()
+        SceneFile.objects.filter(scene_id__any=ids).exclude(id__any=[f["id"] for f in page.files]).delete()
         bulk.relink(Scene.performers.through, "scene", "performer", ids, page.performer_links)
         bulk.relink(Scene.tags.through, "scene", "tag", ids, page.tag_links)
         if vanished:
-            SceneMarker.objects.filter(id__in=vanished).delete()
+            SceneMarker.objects.filter(id__any=vanished).delete()
         _upsert(SceneMarker, page.markers)
         marker_ids = [m["id"] for m in page.markers]
         bulk.relink(SceneMarker.tags.through, "scenemarker", "tag", marker_ids, page.marker_tag_links)
         # A scene whose markers changed needs its marker previews generated again.
         regenerate = marker_scenes & existing
         if regenerate:
-            Scene.objects.filter(id__in=regenerate, generated=True).update(generated=False)
+            Scene.objects.filter(id__any=regenerate, generated=True).update(generated=False)
     return {"scenes": len(ids), "created": len(set(ids) - existing), "markers_changed": len(marker_scenes & existing)}
 
 
@@ -154,7 +155,7 @@ def write_marker_page(markers_data: list[dict]) -> dict:
     rows = [m for m in markers_data if isinstance(m, dict) and convert.ref_id(m) is not None]
     scene_ids = {convert.ref_id(m.get("scene")) for m in rows} - {None}
     with transaction.atomic():
-        known_scenes = set(Scene.objects.filter(id__in=scene_ids).values_list("id", flat=True))
+        known_scenes = set(Scene.objects.filter(id__any=scene_ids).order_by().values_list("id", flat=True))
         page = ScenePage([])
         for data in rows:
             scene_id = convert.ref_id(data.get("scene"))
@@ -166,7 +167,7 @@ def write_marker_page(markers_data: list[dict]) -> dict:
         marker_ids = [m["id"] for m in page.markers]
         bulk.relink(SceneMarker.tags.through, "scenemarker", "tag", marker_ids, page.marker_tag_links)
         if changed:
-            Scene.objects.filter(id__in=changed, generated=True).update(generated=False)
+            Scene.objects.filter(id__any=changed, generated=True).update(generated=False)
     return {"markers": len(page.markers), "scenes_changed": len(changed), "max_updated_at": page.marker_max_updated_at}
 
 
@@ -196,3 +197,8 @@ def set_parents(studio_parents: dict[int, int | None], tag_parents: dict[int, se
                 (child, parent) for child, parents in tag_parents.items() for parent in parents if parent in existing
             }
             bulk.relink(Tag.parents.through, "from_tag", "to_tag", list(tag_parents), links)
+
+
+def refresh_statistics():
+    """Fresh planner statistics for the tables a scene page writes (see bulk.refresh_statistics)."""
+    bulk.refresh_statistics([Scene, SceneFile, SceneMarker])

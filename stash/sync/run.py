@@ -31,6 +31,9 @@ ENTITY_QUERIES = {
 ENTITY_CONVERTERS = {Tag: convert.tag, Performer: convert.performer, Studio: convert.studio}
 CURSOR_NAMES = {Tag: "tags", Performer: "performers", Studio: "studios", Scene: "scenes", SceneMarker: "markers"}
 ID_PAGE_SIZE = 10_000
+# Table statistics are refreshed whenever this run has created as many scenes as the mirror held at the
+# last refresh (and at least this many): a handful of ANALYZEs while a mirror fills up, none after.
+ANALYZE_MIN_NEW_SCENES = 5000
 
 
 def _noop(*args, **kwargs):
@@ -69,6 +72,8 @@ class SyncRun:
         # The newest updated_at of the scenes (and their markers) written by this run.
         self.max_seen = self.max_marker_seen = ""
         self.known = None  # entity ids the mirror holds, read when the first scene page is written
+        self.created_since_analyze = 0
+        self.analyze_after = ANALYZE_MIN_NEW_SCENES
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -82,26 +87,29 @@ class SyncRun:
         mark = self.watermark(model)
         return minus(mark, self.opt.overlap_seconds) if mark else ""
 
-    def fetch_pages(self, operation, root, key, variables, page_size):
-        """Yield (count, items) per page, sorted by updated_at ascending, until a short page.
+    def fetch_pages(self, operation, root, key, variables, page_size, prepare=None):
+        """Yield (count, items) per page, sorted by updated_at ascending, until a short page; with
+        `prepare`, (count, prepare(items), len(items)) instead.
 
-        The next page is fetched on a helper thread while the caller writes this one, so Stash's time
-        to answer and ours to write overlap."""
+        The next page is fetched (and prepared) on a helper thread while the caller writes this one, so
+        Stash's time to answer, our Python work on a page and the database's work overlap: the writer
+        waits on PostgreSQL without the GIL."""
 
-        def fetch(page: int) -> dict:
+        def fetch(page: int) -> tuple[int, object, int]:
             flt = {"page": page, "per_page": page_size, "sort": "updated_at", "direction": "ASC"}
-            return self.client.execute(operation, {**variables, "filter": flt}).get(root) or {}
+            result = self.client.execute(operation, {**variables, "filter": flt}).get(root) or {}
+            items = result.get(key) or []
+            return int(result.get("count") or 0), prepare(items) if prepare else items, len(items)
 
         with ThreadPoolExecutor(max_workers=1, thread_name_prefix="stash-prefetch") as pool:
             page, upcoming = 1, pool.submit(fetch, 1)
             while True:
                 self.opt.check_cancelled()
-                result = upcoming.result()
-                items = result.get(key) or []
-                full = len(items) >= page_size
+                count, prepared, length = upcoming.result()
+                full = length >= page_size
                 if full:
                     upcoming = pool.submit(fetch, page + 1)
-                yield int(result.get("count") or 0), items
+                yield (count, prepared, length) if prepare else (count, prepared)
                 if not full:
                     return
                 page += 1
@@ -197,8 +205,11 @@ class SyncRun:
             newest_marker = self.newest("FindSceneMarkers", "findSceneMarkers", "scene_markers")
         seen: set[int] = set()
         total = 0
-        for total, items in self.fetch_pages("FindScenes", "findScenes", "scenes", variables, self.opt.page_size):
-            self._write_scenes(items, seen)
+        scene_pages = self.fetch_pages(
+            "FindScenes", "findScenes", "scenes", variables, self.opt.page_size, prepare=pages.ScenePage
+        )
+        for total, page, _length in scene_pages:
+            self._write_scenes(page, seen)
             self.opt.progress(
                 5 + 85 * min(1.0, len(seen) / max(total, 1)),
                 f"Synced {len(seen)}/{total} scenes",
@@ -215,8 +226,7 @@ class SyncRun:
         self.report.add("scenes_deleted", self.delete_missing(Scene, "FindSceneIds", "findScenes", "scenes"))
         return later(newest_scene, self.max_seen), later(newest_marker, self.max_marker_seen)
 
-    def _write_scenes(self, items: list, seen: set[int]):
-        page = pages.ScenePage(items)
+    def _write_scenes(self, page: pages.ScenePage, seen: set[int]):
         if self.known is None:
             # Entities were synced just before: read their ids once instead of ensuring them per page.
             self.known = {m: set(m.objects.values_list("id", flat=True)) for m in (Tag, Performer, Studio)}
@@ -226,6 +236,11 @@ class SyncRun:
         self.max_marker_seen = later(self.max_marker_seen, page.marker_max_updated_at)
         self.report.add("scenes_synced", written["scenes"])
         self.report.add("scenes_created", written["created"])
+        self.created_since_analyze += written["created"]
+        if self.created_since_analyze >= self.analyze_after:
+            pages.refresh_statistics()
+            self.analyze_after = max(ANALYZE_MIN_NEW_SCENES, self.created_since_analyze + self.analyze_after)
+            self.created_since_analyze = 0
         self.report.add("scenes_marked_ungenerated", written["markers_changed"])
 
     def sync_ids(self, ids: list[int], seen: set[int]):
@@ -234,7 +249,7 @@ class SyncRun:
             self.opt.check_cancelled()
             chunk = ids[start : start + self.opt.page_size]
             items = self._fetch_by_ids(chunk)
-            self._write_scenes(items, seen)
+            self._write_scenes(pages.ScenePage(items), seen)
             returned = {convert.ref_id(item) for item in items if isinstance(item, dict)}
             gone = [i for i in chunk if i not in returned]
             if gone:
