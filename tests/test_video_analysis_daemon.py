@@ -221,3 +221,11 @@ def test_while_idle_it_wakes_early_when_scenes_become_due(env, processes, tagger
     wait_for(lambda: not Scene.objects.filter(pk__in=pending, video_analyzed=False).exists(), 30, message="analysed")
     wait_for(lambda: row().current_status == "Analysis completed, sleeping for 3600 seconds", 20, message="resting")
     assert daemon_jobs().count() == 1
+
+
+def test_a_new_configuration_ends_the_idle_sleep(env, processes, tagger):
+    mirror_with_unanalysed(0)
+    host(processes, env, job_interval_seconds=3600)
+    wait_for(lambda: row().current_status == "No scenes to analyze, sleeping for 3600 seconds", 20, message="idle")
+    services.update_configuration(row(), {"job_interval_seconds": 2}, partial=True)
+    wait_for(lambda: row().current_status == "No scenes to analyze, sleeping for 2 seconds", 20, message="re-checked")

@@ -113,9 +113,11 @@ class AutoVideoAnalysisDaemon(BaseDaemon):
         if not wake_on_work:
             await self.sleep(seconds)
             return
-        deadline = time.monotonic() + seconds
+        deadline, config = time.monotonic() + seconds, self.config
         while self.running and (left := deadline - time.monotonic()) > 0:
             await self.sleep(min(IDLE_CHECK_SECONDS, left))
+            if self.config is not config:
+                return  # a new configuration (another interval, say) takes effect now, as with a plain sleep
             if self.running and await in_thread(_any_due):
                 await self.log("DEBUG", "Scenes are due for video analysis: checking before the interval is up")
                 return
