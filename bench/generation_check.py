@@ -12,8 +12,8 @@ CALLS = 200
 
 FILL = (
     """INSERT INTO {table} (id, title, code, details, director, urls, organized, screenshot_url, synced_at,
-                            generated, video_analyzed, analyzed)
-       SELECT g, 'Scene ' || g, '', '', '', '[]', false, '', now(), g % 1000 <> 0, true, true
+                            generated, video_analyzed, analyzed, video_analysis_attempts, video_analysis_error)
+       SELECT g, 'Scene ' || g, '', '', '', '[]', false, '', now(), g % 1000 <> 0, true, true, 0, ''
        FROM generate_series(1, {rows}) AS g""",
     "ANALYZE {table}",
 )
