@@ -13,18 +13,18 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from stash.models.singleton import SettingsRow
+
 
 class LinkMode(models.TextChoices):
     HARDLINK = "hardlink", "Hard link (copy when the library is on another file system)"
     COPY = "copy", "Copy"
 
 
-class QBittorrentSettings(models.Model):
+class QBittorrentSettings(SettingsRow):
     """How to reach qBittorrent and what to do with its finished torrents: one row (pk 1).
 
     `password` is stored in clear because we must send it, but no page, admin form or log renders it."""
-
-    SINGLETON_ID = 1
 
     host = models.CharField(
         max_length=255, blank=True, default="", help_text="Host name or IP address, optionally with http:// or https://"
@@ -55,33 +55,21 @@ class QBittorrentSettings(models.Model):
     def __str__(self):
         return "qBittorrent settings"
 
-    def save(self, *args, **kwargs):
-        self.pk = self.SINGLETON_ID
-        super().save(*args, **kwargs)
-
-    @classmethod
-    def load(cls) -> "QBittorrentSettings":
-        """The settings row, or an unsaved one with the defaults (reading never writes)."""
-        return cls.objects.filter(pk=cls.SINGLETON_ID).first() or cls(pk=cls.SINGLETON_ID)
-
     def clean(self):
         from stash.downloads import settings_validation as check
 
-        errors = {}
-        for name, clean in (
-            ("host", check.clean_host),
-            ("port", check.clean_port),
-            ("category", check.clean_category),
-            ("handled_tag", lambda v: check.clean_tag(v, "The handled tag")),
-            ("failed_tag", lambda v: check.clean_tag(v, "The failed tag")),
-            ("library_path", check.clean_library_path),
-            ("library_stash_path", check.clean_library_stash_path),
-            ("min_video_seconds", check.clean_min_video_seconds),
-        ):
-            try:
-                setattr(self, name, clean(getattr(self, name)))
-            except ValidationError as exc:
-                errors[name] = exc.messages
+        errors = self.check_fields(
+            (
+                ("host", check.clean_host),
+                ("port", check.clean_port),
+                ("category", check.clean_category),
+                ("handled_tag", lambda v: check.clean_tag(v, "The handled tag")),
+                ("failed_tag", lambda v: check.clean_tag(v, "The failed tag")),
+                ("library_path", check.clean_library_path),
+                ("library_stash_path", check.clean_library_stash_path),
+                ("min_video_seconds", check.clean_min_video_seconds),
+            )
+        )
         if not errors.get("failed_tag") and not errors.get("handled_tag") and self.handled_tag == self.failed_tag:
             errors["failed_tag"] = ["The failed tag must differ from the handled tag."]
         if self.library_stash_path and not self.library_path:

@@ -7,6 +7,7 @@ from django.db.models import Q
 
 from stash import validation
 from stash.analysis import validation as analysis_validation
+from stash.models.singleton import SettingsRow
 
 
 class PreviewPreset(models.TextChoices):
@@ -21,14 +22,12 @@ class PreviewPreset(models.TextChoices):
     VERYSLOW = "veryslow", "veryslow"
 
 
-class StashSettings(models.Model):
+class StashSettings(SettingsRow):
     """How to reach Stash and how its paths relate to ours: one row (pk 1), edited on the Settings page.
 
     STASH_URL / STASH_API_KEY in the environment take precedence over `url` / `api_key` (see
     stash.config.effective_connection). `api_key` is stored in clear because we must send it, but no page,
     admin form or API answer renders it back; they show a mask."""
-
-    SINGLETON_ID = 1
 
     url = models.CharField(max_length=500, blank=True, default="", help_text="e.g. http://localhost:9999")
     api_key = models.CharField(max_length=1000, blank=True, default="")
@@ -51,40 +50,26 @@ class StashSettings(models.Model):
     def __str__(self):
         return "Stash settings"
 
-    def save(self, *args, **kwargs):
-        self.pk = self.SINGLETON_ID
-        super().save(*args, **kwargs)
-
     def clean(self):
-        errors = {}
-        for name, check in (
-            ("url", validation.clean_url),
-            ("path_mappings", validation.clean_path_mappings),
-            ("scan_paths", validation.clean_scan_paths),
-            ("connect_timeout", lambda v: validation.clean_timeout(v, "The connect timeout")),
-            ("read_timeout", lambda v: validation.clean_timeout(v, "The read timeout")),
-        ):
-            try:
-                setattr(self, name, check(getattr(self, name)))
-            except ValidationError as exc:
-                errors[name] = exc.messages
+        errors = self.check_fields(
+            (
+                ("url", validation.clean_url),
+                ("path_mappings", validation.clean_path_mappings),
+                ("scan_paths", validation.clean_scan_paths),
+                ("connect_timeout", lambda v: validation.clean_timeout(v, "The connect timeout")),
+                ("read_timeout", lambda v: validation.clean_timeout(v, "The read timeout")),
+            )
+        )
         if errors:
             raise ValidationError(errors)
 
-    @classmethod
-    def load(cls) -> "StashSettings":
-        """The settings row, or an unsaved one with the defaults (reading never writes)."""
-        return cls.objects.filter(pk=cls.SINGLETON_ID).first() or cls(pk=cls.SINGLETON_ID)
 
-
-class VideoAnalysisSettings(models.Model):
+class VideoAnalysisSettings(SettingsRow):
     """How the `analysis` job looks at videos: one row (pk 1), edited on the Video analysis settings page.
 
     An empty `tagger_url` means the built-in ffprobe/ffmpeg analyzer. Each VIDEO_TAGGER_* /
     VIDEO_ANALYSIS_* variable set in the environment takes precedence over its field (see
     stash.analysis.config.effective_settings). The defaults are those the variables had before this row."""
-
-    SINGLETON_ID = 1
 
     tagger_url = models.CharField(
         max_length=500, blank=True, default="", help_text="e.g. http://localhost:8084; empty: the built-in analyzer"
@@ -108,29 +93,17 @@ class VideoAnalysisSettings(models.Model):
     def __str__(self):
         return "Video analysis settings"
 
-    def save(self, *args, **kwargs):
-        self.pk = self.SINGLETON_ID
-        super().save(*args, **kwargs)
-
     def clean(self):
         check = analysis_validation
-        errors = {}
-        for name, clean in (
-            ("tagger_url", check.clean_tagger_url),
-            ("tagger_timeout_seconds", check.clean_tagger_timeout),
-            ("tagger_path_mappings", check.clean_tagger_path_mappings),
-            ("frame_interval", check.clean_frame_interval),
-            ("max_markers", check.clean_max_markers),
-            ("marker_interval_seconds", check.clean_marker_interval),
-        ):
-            try:
-                setattr(self, name, clean(getattr(self, name)))
-            except ValidationError as exc:
-                errors[name] = exc.messages
+        errors = self.check_fields(
+            (
+                ("tagger_url", check.clean_tagger_url),
+                ("tagger_timeout_seconds", check.clean_tagger_timeout),
+                ("tagger_path_mappings", check.clean_tagger_path_mappings),
+                ("frame_interval", check.clean_frame_interval),
+                ("max_markers", check.clean_max_markers),
+                ("marker_interval_seconds", check.clean_marker_interval),
+            )
+        )
         if errors:
             raise ValidationError(errors)
-
-    @classmethod
-    def load(cls) -> "VideoAnalysisSettings":
-        """The settings row, or an unsaved one with the defaults (reading never writes)."""
-        return cls.objects.filter(pk=cls.SINGLETON_ID).first() or cls(pk=cls.SINGLETON_ID)
