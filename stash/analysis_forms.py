@@ -8,7 +8,7 @@ retry a scene whose tagger did not answer. The Test button asks it.
 from django import forms
 
 from stash.analysis import config
-from stash.forms import MAPPING_ARROW, PathMappingsField
+from stash.forms import MAPPING_ARROW, PathMappingsField, show_env_fields
 from stash.models import VideoAnalysisSettings
 
 
@@ -58,13 +58,7 @@ class VideoAnalysisSettingsForm(forms.ModelForm):
         self.fields["max_markers"].widget.attrs.update(min="0")
         self.fields["marker_interval_seconds"].widget.attrs.update(min="1", step="any")
         self.env_fields = config.env_overrides()
-        for name, variable in self.env_fields.items():
-            # Read-only, and the stored value is kept: the environment wins until it is unset.
-            field = self.fields[name]
-            field.disabled = True
-            field.env_variable = variable
-            field.help_text = f"set by the environment ({variable}); the value saved here is not used while it is set."
-            field.env_display = _show(name, config.env_value(name))
+        show_env_fields(self, self.env_fields, lambda name: _show(name, config.env_value(name)))
 
 
 def _show(name: str, value) -> str:

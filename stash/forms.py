@@ -15,6 +15,17 @@ from stash.models import StashSettings
 MAPPING_ARROW = "->"
 
 
+def show_env_fields(form, overrides: dict[str, str], display):
+    """Make the fields the environment decides (field name → variable) read-only, showing `display(name)`.
+    Their stored value is kept: the environment wins until it is unset (templates/includes/settings_fields)."""
+    for name, variable in overrides.items():
+        field = form.fields[name]
+        field.disabled = True
+        field.env_variable = variable
+        field.help_text = f"set by the environment ({variable}); the value saved here is not used while it is set."
+        field.env_display = display(name)
+
+
 class PathMappingsField(forms.CharField):
     """Path mappings as text, one per line: `LOCAL -> STASH` (or `LOCAL -> TAGGER`, with other="tagger")."""
 
@@ -110,16 +121,13 @@ class StashSettingsForm(forms.ModelForm):
         else:
             self.fields.pop("clear_api_key")
         self.env_fields = config.env_overrides()
-        for name, variable in self.env_fields.items():
-            # Read-only, and the stored value is kept: the environment wins until it is unset.
-            field = self.fields[name]
-            field.disabled = True
-            field.env_variable = variable
-            field.help_text = f"set by the environment ({variable}); the value saved here is not used while it is set."
-            value = config.env_value(variable)
-            field.env_display = config.mask_key(value) if name == "api_key" else value
-            if name == "api_key" and "clear_api_key" in self.fields:
-                self.fields["clear_api_key"].disabled = True
+        show_env_fields(self, self.env_fields, self._env_display)
+        if "api_key" in self.env_fields and "clear_api_key" in self.fields:
+            self.fields["clear_api_key"].disabled = True
+
+    def _env_display(self, name: str) -> str:
+        value = config.env_value(self.env_fields[name])
+        return config.mask_key(value) if name == "api_key" else value
 
     def clean(self):
         cleaned = super().clean()
