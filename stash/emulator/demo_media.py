@@ -101,33 +101,33 @@ def _encode(clip: Clip, path: str):
 def attach_media(store, media_dir: str, clips: dict[Clip, str]) -> int:
     """Point every file of the store's scenes at a real link to a clip (scene by scene, in turn through
     the clips), with the attributes, size, modification time and oshash Stash would have read from it.
-    Returns how many files now exist on disk."""
+    Returns how many files now exist on disk. Call it before the store is served (the command does, at
+    start): it links files on disk as it goes, so it takes no store lock."""
     library = os.path.join(media_dir, LIBRARY_DIR)
     facts = {clip: _facts(store, path) for clip, path in clips.items()}
     order = list(clips)
     linked = 0
-    with store.lock:
-        for index, scene_id in enumerate(sorted(store.scenes)):
-            scene = store.scenes[scene_id]
-            clip = order[index % len(order)]
-            attrs, size, mod_time, fingerprint = facts[clip]
-            if scene.files:
-                _fit_markers(store, scene, scene.files[0].duration, attrs.get("duration") or 0.0)
-            for file in scene.files:
-                old = file.path
-                folder = os.path.basename(os.path.dirname(old)) or "misc"
-                stem = os.path.splitext(os.path.basename(old))[0]
-                path = os.path.join(library, folder, f"{stem}{clip.name_suffix}.{clip.container}")
-                _link(clips[clip], path)
-                store.files_by_path.pop(old, None)
-                store.files_by_path[path] = scene.id
-                file.path, file.basename = path, os.path.basename(path)
-                for name, value in attrs.items():
-                    setattr(file, name, value)
-                file.size, file.mod_time = size, mod_time
-                file.set_fingerprint("oshash", fingerprint)
-                linked += 1
-        store.touch("scene")
+    for index, scene_id in enumerate(sorted(store.scenes)):
+        scene = store.scenes[scene_id]
+        clip = order[index % len(order)]
+        attrs, size, mod_time, fingerprint = facts[clip]
+        if scene.files:
+            _fit_markers(store, scene, scene.files[0].duration, attrs.get("duration") or 0.0)
+        for file in scene.files:
+            old = file.path
+            folder = os.path.basename(os.path.dirname(old)) or "misc"
+            stem = os.path.splitext(os.path.basename(old))[0]
+            path = os.path.join(library, folder, f"{stem}{clip.name_suffix}.{clip.container}")
+            _link(clips[clip], path)
+            store.files_by_path.pop(old, None)
+            store.files_by_path[path] = scene.id
+            file.path, file.basename = path, os.path.basename(path)
+            for name, value in attrs.items():
+                setattr(file, name, value)
+            file.size, file.mod_time = size, mod_time
+            file.set_fingerprint("oshash", fingerprint)
+            linked += 1
+    store.touch("scene")
     return linked
 
 
