@@ -90,7 +90,7 @@ class SyncRun:
 
     def fetch_pages(self, operation, root, key, variables, page_size, prepare=None):
         """Yield (count, items) per page, sorted by updated_at ascending, until a short page; with
-        `prepare`, (count, prepare(items), len(items)) instead.
+        `prepare`, (count, prepare(items)).
 
         The next page is fetched (and prepared) on a helper thread while the caller writes this one, so
         Stash's time to answer, our Python work on a page and the database's work overlap: the writer
@@ -110,7 +110,7 @@ class SyncRun:
                 full = length >= page_size
                 if full:
                     upcoming = pool.submit(fetch, page + 1)
-                yield (count, prepared, length) if prepare else (count, prepared)
+                yield count, prepared
                 if not full:
                     return
                 page += 1
@@ -209,7 +209,7 @@ class SyncRun:
         scene_pages = self.fetch_pages(
             "FindScenes", "findScenes", "scenes", variables, self.opt.page_size, prepare=pages.ScenePage
         )
-        for total, page, _length in scene_pages:
+        for total, page in scene_pages:
             self._write_scenes(page, seen)
             self.opt.progress(
                 5 + 85 * min(1.0, len(seen) / max(total, 1)),
