@@ -89,11 +89,19 @@ def stack(processes, tmp_path, demo_clips):
 @pytest.mark.processes
 def test_runstack_supervises_every_process_and_stops_cleanly(stack, processes):
     proc, url, data_dir = stack
-    state = wait_for(lambda: _state(data_dir), message="the state file")
-    children = state["processes"]
     # No Stash configured: demo mode, the built-in emulator is one more supervised child.
     hosts = {f"daemon:{name}" for name in known_daemons().split(", ")}
-    assert set(children) == {"web", "worker", "stash-emulator", *hosts}
+    expected = {"web", "worker", "stash-emulator", *hosts}
+
+    def every_child_listed():
+        state = _state(data_dir)
+        return state if state and set(state["processes"]) == expected else None
+
+    try:
+        state = wait_for(every_child_listed, message="every child in the state file")
+    except AssertionError:
+        raise AssertionError(f"state {_state(data_dir)}; runstack said:\n{processes.output(proc)}") from None
+    children = state["processes"]
     assert all(_alive(pid) and _parent(pid) == proc.pid for pid in children.values())
     version = wait_for(lambda: _stash_version(state["stash_demo_url"]), message="the demo Stash emulator")
     assert version["version"].startswith("v")
