@@ -18,7 +18,7 @@ run: $(RUNTIME_STAMP)
 	$(PY) manage.py ensureadmin
 	exec $(PY) manage.py runstack
 
-# Lint, the whole suite on PostgreSQL + Redis, then the suite on SQLite (the default path) without the
+# Lint (with the import rules), the whole suite on PostgreSQL + Redis, then the suite on SQLite (the default path) without the
 # browser tests. Every step runs; the target fails if any of them failed.
 test: $(DEV_STAMP) system-packages
 	@failed=""; \
@@ -38,6 +38,7 @@ lint: $(DEV_STAMP)
 	$(VENV)/bin/ruff format --check .
 	$(PY) manage.py check
 	$(PY) manage.py makemigrations --check --dry-run
+	$(PY) -m tests.architecture
 
 # Keeps data/ (the database and the secret key) except what test runs leave behind.
 clean:

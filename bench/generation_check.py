@@ -1,6 +1,6 @@
 """generation_check_1m_ms: the generation daemon's "are there scenes needing generation?" over 1,000,000
 scene rows on PostgreSQL (one in a thousand not generated), median of repeated calls of the very function
-the daemon uses (stash.generation.scenes_need_generation). The all-generated case is reported on stderr.
+the daemon uses (stash.scenes.generation.scenes_need_generation). The all-generated case is reported on stderr.
 """
 
 import time
@@ -35,7 +35,7 @@ def run(bench):
 
 
 def median_ms(expect: bool) -> float:
-    from stash.generation import scenes_need_generation
+    from stash.scenes.generation import scenes_need_generation
 
     timings = []
     for _ in range(CALLS):

@@ -24,7 +24,7 @@ from daemons.serializers import (
     DaemonPutSerializer,
     DaemonSerializer,
 )
-from jobs.api import DETAIL, FIELD_ERRORS, Paging
+from orchestrator.api import DETAIL, FIELD_ERRORS, Paging
 
 NAME = OpenApiParameter("name", OpenApiTypes.STR, OpenApiParameter.PATH, description="The daemon's name.")
 

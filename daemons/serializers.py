@@ -11,7 +11,7 @@ from rest_framework import serializers
 
 from daemons import services
 from daemons.models import ActualState, Daemon, DaemonJobHistory, DaemonLog, DesiredState, JobAction, LogLevel
-from jobs.serializers import RejectUnknownFieldsMixin
+from orchestrator.api import RejectUnknownFieldsMixin
 
 
 class ConfigFieldSerializer(serializers.Serializer):

@@ -3,32 +3,18 @@
 import uuid
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, inline_serializer
-from rest_framework import generics, serializers, status
-from rest_framework.exceptions import APIException, NotFound, ValidationError
-from rest_framework.pagination import LimitOffsetPagination
+from drf_spectacular.utils import OpenApiParameter, extend_schema
+from rest_framework import generics, status
+from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from jobs import services
 from jobs.models import Job
 from jobs.serializers import JobCreateSerializer, JobFilterSerializer, JobSerializer
+from orchestrator.api import DETAIL, FIELD_ERRORS, Conflict, Paging
 
 JOB_ID = OpenApiParameter("job_id", OpenApiTypes.UUID, OpenApiParameter.PATH, description="The job's id.")
-DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
-FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description='Per-field errors: {"field": ["message"]}.')
-
-
-class Paging(LimitOffsetPagination):
-    """?limit=&offset= paging (default PAGE_SIZE); one page never exceeds max_limit rows."""
-
-    max_limit = 500
-
-
-class Conflict(APIException):
-    status_code = status.HTTP_409_CONFLICT
-    default_detail = "The job's state does not allow this."
-    default_code = "conflict"
 
 
 def get_job(job_id) -> Job:

@@ -7,3 +7,8 @@ class JobsConfig(AppConfig):
 
     def ready(self):
         from jobs import signals  # noqa: F401  (connects the live-publish handler)
+        from jobs.queue import JobsQueue
+        from orchestrator import job_queue
+
+        # Page buttons of the features below (stash) start jobs through this port.
+        job_queue.install(JobsQueue())

@@ -4,22 +4,10 @@ Serializers here only check the shape of a request; the rules (which types exist
 type accepts) live in jobs.services and jobs.types.
 """
 
-from collections.abc import Mapping
-
 from rest_framework import serializers
 
 from jobs.models import Job, JobStatus, JobType
-
-
-class RejectUnknownFieldsMixin:
-    """Refuse request keys the serializer does not declare, so a typo is an error, not a silent no-op."""
-
-    def validate(self, attrs):
-        if isinstance(self.initial_data, Mapping):
-            unknown = sorted(set(self.initial_data) - set(self.fields))
-            if unknown:
-                raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
-        return super().validate(attrs)
+from orchestrator.api import RejectUnknownFieldsMixin
 
 
 class JobSerializer(serializers.Serializer):

@@ -9,18 +9,14 @@ from django.utils import timezone
 
 from jobs.models import EXECUTING_STATUSES, TERMINAL_STATUSES, Job, JobStatus
 from jobs.types import REGISTRY, get_kind
+from orchestrator.job_queue import JobRequestError
 from orchestrator.returning import update_returning
 
 logger = logging.getLogger(__name__)
 
 
-class JobError(Exception):
+class JobError(JobRequestError):
     """A request about a job that cannot be honoured; `errors` maps fields to messages."""
-
-    def __init__(self, message: str, errors: dict | None = None):
-        super().__init__(message)
-        self.message = message
-        self.errors = errors or {}
 
 
 class JobStateError(JobError):

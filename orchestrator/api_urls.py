@@ -5,8 +5,9 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from daemons import api as daemons_api
 from jobs import api as jobs_api
-from stash import analysis_api, plan_api
-from stash import api as stash_api
+from stash.analysis import api as analysis_api
+from stash.connection import api as stash_api
+from stash.plans import api as plan_api
 
 urlpatterns = [
     path("schema/", SpectacularAPIView.as_view(), name="api-schema"),

@@ -68,7 +68,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "orchestrator.context.site",
-                "stash.context.stash",
+                "stash.connection.context.stash",
             ],
         },
     },
@@ -208,7 +208,12 @@ SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the socket helper reads it to send CSRF headers on fetch()
 X_FRAME_OPTIONS = "DENY"
 
-# Stash sync and Stash jobs (the URL, key and paths are on the Settings page; STASH_URL/STASH_API_KEY win).
+# Where Stash is: saved on the Settings page; each of these, when set, wins over the saved value
+# (stash.connection.config). Empty: not set.
+STASH_URL = env_str("STASH_URL")
+STASH_API_KEY = env_str("STASH_API_KEY")
+
+# Stash sync and Stash jobs.
 STASH_SYNC_PAGE_SIZE = env_number("STASH_SYNC_PAGE_SIZE", 500, minimum=1, integer=True)
 # Incremental syncs re-read this many seconds before the watermark: Stash's times have 1 s resolution.
 STASH_SYNC_OVERLAP_SECONDS = env_number("STASH_SYNC_OVERLAP_SECONDS", 60, minimum=0, integer=True)

@@ -11,8 +11,10 @@ urlpatterns = [
     path("api/", include("orchestrator.api_urls")),
     path("daemons/", include("daemons.urls")),
     path("jobs/", include("jobs.urls")),
-    path("scenes/", include("stash.scene_urls")),
-    path("plans/", include("stash.plan_urls")),
-    path("downloads/", include("stash.download_urls")),
-    path("", include("stash.urls")),  # /settings/
+    path("scenes/", include("stash.scenes.urls")),
+    path("plans/", include("stash.plans.urls")),
+    # The features below serve /settings/<feature>/ beside their own pages, so their URL confs carry full paths.
+    path("", include("stash.connection.urls")),
+    path("", include("stash.analysis.urls")),
+    path("", include("stash.downloads.urls")),
 ]

@@ -163,9 +163,10 @@ class Emulator:
 
 
 @pytest.fixture
-def stash_emulator(monkeypatch):
+def stash_emulator(monkeypatch, settings):
     """A seeded emulator (200 scenes, Stash in America/Los_Angeles, frozen clock), and STASH_URL pointing
-    at it for this process and the subprocesses the test starts (through proc_env, which copies os.environ)."""
+    at it for this process (settings) and the subprocesses the test starts (through proc_env, which copies
+    os.environ)."""
     from stash.emulator.seed import seed_library
     from stash.emulator.server import EmulatorServer
     from stash.emulator.store import Store
@@ -177,6 +178,7 @@ def stash_emulator(monkeypatch):
     server.start()
     monkeypatch.setenv("STASH_URL", server.url)
     monkeypatch.delenv("STASH_API_KEY", raising=False)
+    settings.STASH_URL, settings.STASH_API_KEY = server.url, ""
     yield Emulator(store, server)
     server.stop()
 

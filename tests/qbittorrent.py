@@ -207,7 +207,7 @@ class QBittorrent:
 
 def configure(qb: QBittorrent, library: Path, **overrides):
     """Save the settings row pointing at this qBittorrent and library (no login check: tests set it up)."""
-    from stash.models import QBittorrentSettings
+    from stash.downloads.models import QBittorrentSettings
 
     library.mkdir(parents=True, exist_ok=True)
     values = {

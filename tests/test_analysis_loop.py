@@ -8,8 +8,9 @@ import pytest
 
 from daemons import services
 from daemons.models import Daemon
-from stash.client import get_client
-from stash.models import AnalysisPlan, PlanStatus, Scene, SceneMarker, Tag
+from stash.connection.config import get_client
+from stash.models import Scene, SceneMarker, Tag
+from stash.plans.models import AnalysisPlan, PlanStatus
 from stash.sync.run import SyncOptions, SyncRun
 from tests.conftest import wait_for
 from tests.video_tagger import TaggerStandIn

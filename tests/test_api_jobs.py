@@ -134,7 +134,7 @@ def test_listing_costs_a_fixed_number_of_queries(api, django_assert_num_queries)
 
 
 def test_a_page_never_exceeds_the_maximum_size(api, monkeypatch):
-    from jobs.api import Paging
+    from orchestrator.api import Paging
 
     monkeypatch.setattr(Paging, "max_limit", 2)
     for n in range(3):

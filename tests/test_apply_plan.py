@@ -8,8 +8,9 @@ import pytest
 from jobs.models import Job, JobStatus
 from jobs.services import create_job
 from stash.emulator import executor, resolvers
-from stash.models import AnalysisPlan, ChangeStatus, PlanChange, PlanStatus, Scene
+from stash.models import Scene
 from stash.plans import add_changes, create_plan
+from stash.plans.models import AnalysisPlan, ChangeStatus, PlanChange, PlanStatus
 from tests.conftest import free_port, wait_for
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -378,7 +379,7 @@ def test_change_ids_and_scene_ids_restrict_what_is_applied(store, worker, update
 
 def test_cancellation_is_checked_between_scenes_and_progress_counts_scenes(store):
     from jobs.context import JobCancelled
-    from stash.client import get_client
+    from stash.connection.config import get_client
     from stash.plans.apply import apply_plan
 
     scenes = [s for s in store.scenes.values() if s.tag_ids][:3]
@@ -407,7 +408,7 @@ def test_cancellation_is_checked_between_scenes_and_progress_counts_scenes(store
 
 
 def test_a_plan_cancelled_during_the_apply_stops_it(store):
-    from stash.client import get_client
+    from stash.connection.config import get_client
     from stash.plans import PlanStateError, cancel_plan
     from stash.plans.apply import apply_plan
 

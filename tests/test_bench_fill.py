@@ -5,8 +5,8 @@ from django.db import connection
 
 from bench.common import run_sql
 from bench.generation_check import FILL
-from stash.generation import scenes_need_generation
 from stash.models import Scene
+from stash.scenes.generation import scenes_need_generation
 
 
 @pytest.mark.django_db

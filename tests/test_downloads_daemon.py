@@ -14,7 +14,7 @@ from daemons import services
 from daemons.models import Daemon, DaemonJobHistory, DaemonLog
 from jobs.models import Job
 from jobs.services import create_job
-from stash.models import FileStatus, HandledDownload, QBittorrentLogin
+from stash.downloads.models import FileStatus, HandledDownload, QBittorrentLogin
 from tests.conftest import free_port, wait_for
 from tests.qbittorrent import QBittorrent, configure
 

@@ -12,8 +12,8 @@ from django.utils import timezone
 
 from stash.downloads import login
 from stash.downloads.errors import DownloadsError, LoginRefused, LoginRejected, NotConfigured, Unreachable
+from stash.downloads.models import FileStatus, HandledDownload, QBittorrentLogin, TorrentOutcome
 from stash.downloads.processing import pending_count, run
-from stash.models import FileStatus, HandledDownload, QBittorrentLogin, TorrentOutcome
 from tests.conftest import free_port
 from tests.qbittorrent import QBittorrent, configure
 

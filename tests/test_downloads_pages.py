@@ -10,15 +10,9 @@ from django.urls import reverse
 
 from jobs.models import Job
 from jobs.services import create_job
+from stash.connection.models import StashSettings
 from stash.downloads import login
-from stash.models import (
-    FileStatus,
-    HandledDownload,
-    QBittorrentLogin,
-    QBittorrentSettings,
-    StashSettings,
-    TorrentOutcome,
-)
+from stash.downloads.models import FileStatus, HandledDownload, QBittorrentLogin, QBittorrentSettings, TorrentOutcome
 from tests.conftest import free_port
 from tests.qbittorrent import QBittorrent, configure
 
@@ -228,20 +222,20 @@ def test_the_downloads_page_groups_by_torrent_and_by_job_with_destinations_and_r
 
 def test_process_now_starts_one_job_and_never_a_second(client, qb, tmp_path):
     configure(qb, tmp_path / "library")
-    response = client.post("/jobs/process-downloads/")
+    response = client.post("/downloads/process/")
     job = Job.objects.get(type="process_downloads")
     assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
     assert job.parameters == {"scan": True}
-    response = client.post("/jobs/process-downloads/", follow=True)
+    response = client.post("/downloads/process/", follow=True)
     assert "already under way" in response.text
     assert Job.objects.filter(type="process_downloads").count() == 1
 
 
 def test_process_now_without_settings_starts_nothing(client):
-    response = client.post("/jobs/process-downloads/", follow=True)
+    response = client.post("/downloads/process/", follow=True)
     assert "Nothing was started. qBittorrent is not configured" in response.text
     assert not Job.objects.exists()
-    assert client.get("/jobs/process-downloads/").status_code == 405
+    assert client.get("/downloads/process/").status_code == 405
 
 
 def test_process_now_ends_with_a_scan_of_the_new_folders(qb, tmp_path, monkeypatch):

@@ -7,8 +7,8 @@ from daemons import services
 from daemons.models import Daemon, DaemonJobHistory
 from jobs.models import Job
 from stash import plans
-from stash.client import get_client
-from stash.models import AnalysisPlan, ChangeStatus, PlanChange, PlanStatus
+from stash.connection.config import get_client
+from stash.plans.models import AnalysisPlan, ChangeStatus, PlanChange, PlanStatus
 from stash.sync.run import SyncOptions, SyncRun
 from tests.conftest import wait_for
 

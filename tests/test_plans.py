@@ -10,15 +10,9 @@ from rest_framework.test import APIClient
 
 from jobs.models import Job, JobStatus
 from stash import plans
-from stash.models import (
-    AnalysisPlan,
-    ChangeStatus,
-    PlanChange,
-    PlanStatus,
-    Scene,
-    SceneFile,
-)
+from stash.models import Scene, SceneFile
 from stash.plans import PlanError, PlanStateError
+from stash.plans.models import AnalysisPlan, ChangeStatus, PlanChange, PlanStatus
 from stash.plans.review import status_for
 
 pytestmark = pytest.mark.django_db
@@ -315,7 +309,7 @@ def test_anonymous_visitors_are_sent_to_login(client, user):
     for url in ["/plans/", f"/plans/{plan.pk}/", "/plans/?status=draft"]:
         response = client.get(url)
         assert response.status_code == 302 and response["Location"].startswith("/login/?next="), url
-    for url in [f"/plans/{plan.pk}/review/", f"/plans/{plan.pk}/cancel/", f"/jobs/apply-plan/{plan.pk}/"]:
+    for url in [f"/plans/{plan.pk}/review/", f"/plans/{plan.pk}/cancel/", f"/plans/{plan.pk}/apply/"]:
         response = client.post(url, {"scope": "plan", "status": "approved"})
         assert response.status_code == 302 and response["Location"].startswith("/login/?next="), url
     assert plan.changes.get().status == PENDING and not Job.objects.exists()
@@ -477,7 +471,7 @@ def test_cancel_button_cancels_once(browser):
 def test_apply_button_creates_an_apply_plan_job(browser):
     plan = a_plan((1, [change()]), (2, [change()]))
     set_status(plan, APPROVED)
-    response = browser.post(f"/jobs/apply-plan/{plan.pk}/", {"create_missing": "on"})
+    response = browser.post(f"/plans/{plan.pk}/apply/", {"create_missing": "on"})
     job = Job.objects.get()
     assert response.status_code == 302 and response["Location"] == job.get_absolute_url()
     assert job.type == "apply_plan" and job.status == JobStatus.PENDING
@@ -489,24 +483,24 @@ def test_apply_button_creates_an_apply_plan_job(browser):
         "create_missing": True,
     }
     # A second apply while the first is queued is refused.
-    response = browser.post(f"/jobs/apply-plan/{plan.pk}/")
+    response = browser.post(f"/plans/{plan.pk}/apply/")
     assert response.status_code == 409 and f"already being applied by job {job.pk}" in response.content.decode()
     Job.objects.update(status=JobStatus.COMPLETED)
-    browser.post(f"/jobs/apply-plan/{plan.pk}/", {"scene_id": "2", "auto_approve": "on"})
+    browser.post(f"/plans/{plan.pk}/apply/", {"scene_id": "2", "auto_approve": "on"})
     latest = Job.objects.order_by("-created_at").first()
     assert latest.parameters["scene_ids"] == [2] and latest.parameters["auto_approve"] is True
 
 
 def test_apply_button_refuses_when_there_is_nothing_to_apply_or_the_plan_is_closed(browser):
     plan = a_plan((1, [change()]))
-    response = browser.post(f"/jobs/apply-plan/{plan.pk}/")
+    response = browser.post(f"/plans/{plan.pk}/apply/")
     assert response.status_code == 409 and "Nothing to apply: no approved changes" in response.content.decode()
-    assert browser.post(f"/jobs/apply-plan/{plan.pk}/", {"scene_id": "x1"}).status_code == 400
+    assert browser.post(f"/plans/{plan.pk}/apply/", {"scene_id": "x1"}).status_code == 400
     plans.cancel_plan(plan)
-    response = browser.post(f"/jobs/apply-plan/{plan.pk}/", {"auto_approve": "on"})
+    response = browser.post(f"/plans/{plan.pk}/apply/", {"auto_approve": "on"})
     assert response.status_code == 409 and "is cancelled" in response.content.decode()
     assert not Job.objects.exists()
-    assert browser.post("/jobs/apply-plan/999999/").status_code == 404
+    assert browser.post("/plans/999999/apply/").status_code == 404
 
 
 def test_the_nav_links_to_plans(browser):

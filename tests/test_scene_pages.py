@@ -75,7 +75,7 @@ def test_anonymous_visitors_are_sent_to_login(client, transactional_db):
         response = client.get(url)
         assert response.status_code == 302, url
         assert response["Location"].startswith("/login/?next="), url
-    response = client.post("/jobs/from-scenes/", {"action": "sync"})
+    response = client.post("/scenes/action/", {"action": "sync"})
     assert response.status_code == 302 and response["Location"].startswith("/login/?next=")
     assert Job.objects.count() == 0
 
@@ -349,7 +349,7 @@ ACTIONS = [
 @pytest.mark.parametrize(("action", "job_type", "expected"), ACTIONS)
 def test_a_button_creates_its_job_and_opens_it(browser, monkeypatch, action, job_type, expected):
     ensure_registered(monkeypatch, job_type)
-    response = browser.post("/jobs/from-scenes/?generated=no", {"action": action, "scene_ids": ["7", "3", "007"]})
+    response = browser.post("/scenes/action/?generated=no", {"action": action, "scene_ids": ["7", "3", "007"]})
     job = Job.objects.get()
     assert response.status_code == 302 and response["Location"] == f"/jobs/{job.pk}/"
     assert job.type == job_type
@@ -364,7 +364,7 @@ def test_a_post_without_csrf_token_is_refused(user):
     strict = Client(enforce_csrf_checks=True)
     strict.force_login(user)
     for action in ["sync", "sync_selected"]:
-        response = strict.post("/jobs/from-scenes/", {"action": action, "scene_ids": ["1"]})
+        response = strict.post("/scenes/action/", {"action": action, "scene_ids": ["1"]})
         assert response.status_code == 403
     assert Job.objects.count() == 0
 
@@ -372,16 +372,16 @@ def test_a_post_without_csrf_token_is_refused(user):
 def test_the_buttons_are_posts_with_a_csrf_token(browser):
     scene(1)
     html = browser.get("/scenes/").content.decode()
-    assert html.count('action="/jobs/from-scenes/?"') == 2
+    assert html.count('action="/scenes/action/?"') == 2
     assert html.count('name="csrfmiddlewaretoken"') >= 3  # both button forms and log out
-    assert browser.get("/jobs/from-scenes/").status_code == 405
+    assert browser.get("/scenes/action/").status_code == 405
 
 
 @pytest.mark.parametrize("bad", [["abc"], ["1", "2.5"], ["-3"], [""], ["1e3"], ["99999999999999999999999"]])
 def test_scene_ids_that_are_not_integers_are_refused(browser, bad):
     scene(1, "Kept on the page")
     scene(2, "Filtered out", generated=True)
-    response = browser.post("/jobs/from-scenes/?generated=no", {"action": "sync_selected", "scene_ids": ["1", *bad]})
+    response = browser.post("/scenes/action/?generated=no", {"action": "sync_selected", "scene_ids": ["1", *bad]})
     assert response.status_code == 400
     html = response.content.decode()
     assert "Scene ids must be integers" in html
@@ -391,14 +391,14 @@ def test_scene_ids_that_are_not_integers_are_refused(browser, bad):
 
 
 def test_selected_actions_need_a_selection(browser):
-    response = browser.post("/jobs/from-scenes/", {"action": "generate_selected"})
+    response = browser.post("/scenes/action/", {"action": "generate_selected"})
     assert response.status_code == 400
     assert "Select at least one scene first." in response.content.decode()
     assert Job.objects.count() == 0
 
 
 def test_an_unknown_action_is_refused(browser):
-    response = browser.post("/jobs/from-scenes/", {"action": "delete_everything"})
+    response = browser.post("/scenes/action/", {"action": "delete_everything"})
     assert response.status_code == 400
     assert "Unknown action" in response.content.decode()
     assert Job.objects.count() == 0
@@ -407,7 +407,7 @@ def test_an_unknown_action_is_refused(browser):
 def test_the_job_types_validation_applies(browser, monkeypatch):
     ensure_registered(monkeypatch, "sync_scenes")
     scene(1)
-    response = browser.post("/jobs/from-scenes/", {"action": "sync_selected", "scene_ids": ["1", "0"]})
+    response = browser.post("/scenes/action/", {"action": "sync_selected", "scene_ids": ["1", "0"]})
     assert response.status_code == 400
     html = response.content.decode()
     assert "The job was not created: Invalid parameters for a sync_scenes job." in html
@@ -419,7 +419,7 @@ def test_the_job_types_validation_applies(browser, monkeypatch):
 def test_an_unregistered_job_type_shows_the_error_and_creates_nothing(browser, monkeypatch):
     monkeypatch.delitem(REGISTRY, "stash_generate", raising=False)
     scene(1)
-    response = browser.post("/jobs/from-scenes/", {"action": "generate_selected", "scene_ids": ["1"]})
+    response = browser.post("/scenes/action/", {"action": "generate_selected", "scene_ids": ["1"]})
     assert response.status_code == 400
     assert "Unknown job type &#x27;stash_generate&#x27;" in response.content.decode()
     assert Job.objects.count() == 0

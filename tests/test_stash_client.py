@@ -9,10 +9,11 @@ import pytest
 import requests
 import responses
 
-from stash import client as client_module
-from stash.client import StashClient, get_client, session_for
-from stash.documents import DOCUMENTS
-from stash.errors import (
+from stash.connection import client as client_module
+from stash.connection.client import StashClient, session_for
+from stash.connection.config import get_client
+from stash.connection.documents import DOCUMENTS
+from stash.connection.errors import (
     StashAuthError,
     StashGraphQLError,
     StashNotConfigured,
@@ -243,7 +244,7 @@ def test_a_server_that_never_answers_hits_the_read_timeout():
 @responses.activate
 def test_a_failed_call_is_logged_with_its_operation_name(caplog):
     responses.post(ENDPOINT, status=401)
-    with caplog.at_level(logging.WARNING, logger="stash.client"), pytest.raises(StashAuthError):
+    with caplog.at_level(logging.WARNING, logger="stash.connection.client"), pytest.raises(StashAuthError):
         make_client().execute("FindStudios")
     assert "FindStudios" in caplog.text
 
@@ -298,17 +299,17 @@ def test_the_session_cache_stays_small():
 
 
 @pytest.mark.django_db
-def test_get_client_uses_the_environment_first(monkeypatch):
-    monkeypatch.setenv("STASH_URL", "http://env-stash:9999/")
-    monkeypatch.setenv("STASH_API_KEY", "env-key")
+def test_get_client_uses_the_environment_first(settings):
+    settings.STASH_URL = "http://env-stash:9999/"
+    settings.STASH_API_KEY = "env-key"
     client = get_client()
     assert (client.url, client.api_key) == ("http://env-stash:9999", "env-key")
     assert (client.connect_timeout, client.read_timeout) == (5.0, 30.0)
 
 
 @pytest.mark.django_db
-def test_get_client_without_any_stash_says_how_to_configure_one(monkeypatch):
-    for name in ("STASH_URL", "STASH_API_KEY", "STASH_DEMO_URL"):
-        monkeypatch.delenv(name, raising=False)
+def test_get_client_without_any_stash_says_how_to_configure_one(monkeypatch, settings):
+    settings.STASH_URL = settings.STASH_API_KEY = ""
+    monkeypatch.delenv("STASH_DEMO_URL", raising=False)
     with pytest.raises(StashNotConfigured, match="Settings page"):
         get_client()

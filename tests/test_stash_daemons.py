@@ -12,7 +12,7 @@ from daemons import services
 from daemons.models import Daemon, DaemonJobHistory, DaemonLog
 from jobs.models import Job, JobStatus
 from jobs.services import cancel_job, create_job
-from stash.client import get_client
+from stash.connection.config import get_client
 from stash.models import Scene
 from stash.sync.run import SyncOptions, SyncRun
 from tests.conftest import wait_for

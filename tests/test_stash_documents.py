@@ -4,7 +4,7 @@ import graphql
 import pytest
 from graphql.validation import NoDeprecatedCustomRule, specified_rules
 
-from stash import documents
+from stash.connection import documents
 from tests.stash_schema import load_schema
 
 # Root mutation fields that make something new in Stash: sending one twice makes two.

@@ -19,7 +19,7 @@ from graphql import (
     GraphQLScalarType,
 )
 
-from stash.documents import DOCUMENTS
+from stash.connection.documents import DOCUMENTS
 from stash.emulator import EmulatorServer, Store, seed_library
 from stash.emulator.schema import schema as emulator_schema
 from tests.conftest import free_port, wait_for

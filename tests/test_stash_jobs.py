@@ -5,7 +5,7 @@ import pytest
 
 from jobs.models import Job, JobStatus
 from jobs.services import cancel_job, create_job
-from stash.client import get_client
+from stash.connection.config import get_client
 from stash.models import Scene, SyncCursor
 from stash.sync.run import SyncOptions, SyncRun
 from tests.conftest import free_port, wait_for

@@ -9,10 +9,10 @@ import pytest
 from django.core.exceptions import ValidationError
 from django.utils.html import escape
 
-from stash import config
-from stash.models import StashSettings
-from stash.paths import PathMapper
-from stash.validation import clean_path_mappings, clean_scan_paths, clean_url
+from stash.connection import config
+from stash.connection.models import StashSettings
+from stash.connection.paths import PathMapper
+from stash.connection.validation import clean_path_mappings, clean_scan_paths, clean_url
 from tests.conftest import free_port
 
 SECRET = "s3cret-api-key-0123456789-WXYZ"
@@ -66,9 +66,10 @@ def stash_server():
 
 
 @pytest.fixture(autouse=True)
-def _no_stash_environment(monkeypatch):
+def _no_stash_environment(monkeypatch, settings):
     for name in ENV_NAMES:
         monkeypatch.delenv(name, raising=False)
+    settings.STASH_URL = settings.STASH_API_KEY = ""
 
 
 @pytest.fixture
@@ -261,10 +262,10 @@ def test_the_admin_refuses_an_unreachable_stash(staff):
 # --- the environment and demo mode -----------------------------------------------------------------------
 
 
-def test_environment_values_take_precedence_and_are_shown_read_only(browser, monkeypatch):
+def test_environment_values_take_precedence_and_are_shown_read_only(browser, settings):
     saved(url="http://db-stash:9999", api_key="database-key-abcdef")
-    monkeypatch.setenv("STASH_URL", "http://env-stash:9999")
-    monkeypatch.setenv("STASH_API_KEY", "environment-key-9876")
+    settings.STASH_URL = "http://env-stash:9999"
+    settings.STASH_API_KEY = "environment-key-9876"
     connection = config.effective_connection()
     assert (connection.url, connection.url_source) == ("http://env-stash:9999", "environment")
     assert (connection.api_key, connection.api_key_source) == ("environment-key-9876", "environment")
@@ -392,8 +393,8 @@ def test_the_api_applies_the_same_validation(browser):
     assert not StashSettings.objects.exists()
 
 
-def test_the_api_refuses_fields_the_environment_sets(browser, monkeypatch):
-    monkeypatch.setenv("STASH_URL", "http://env-stash:9999")
+def test_the_api_refuses_fields_the_environment_sets(browser, settings):
+    settings.STASH_URL = "http://env-stash:9999"
     response = browser.patch("/api/settings/stash/", {"url": "http://other:1"}, content_type="application/json")
     assert response.status_code == 400
     assert "set by the environment (STASH_URL)" in response.json()["url"][0]
@@ -462,7 +463,7 @@ def test_path_mappings_to_the_root_and_to_windows():
 
 def test_the_configured_mappings_drive_the_module_helpers(transactional_db):
     saved(path_mappings=[{"local": "/srv/library", "stash": "/data"}], scan_paths=["/srv/library/new"])
-    assert config.to_stash_path("/srv/library/x.mp4") == "/data/x.mp4"
+    assert config.path_mapper().to_stash("/srv/library/x.mp4") == "/data/x.mp4"
     assert config.to_local_path("/data/x.mp4") == "/srv/library/x.mp4"
     assert config.stash_scan_paths() == ["/data/new"]
     assert config.stash_scan_paths(["/srv/library/other"]) == ["/data/other"]

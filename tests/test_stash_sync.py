@@ -4,7 +4,7 @@ from datetime import timedelta
 
 import pytest
 
-from stash.client import get_client
+from stash.connection.config import get_client
 from stash.models import Performer, Scene, SceneMarker, Studio, SyncCursor, Tag
 from stash.sync.run import SyncOptions, SyncRun, sync_scene_ids
 from stash.sync.stamps import parse

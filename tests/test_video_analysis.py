@@ -18,8 +18,10 @@ from jobs.models import Job, JobStatus
 from jobs.services import create_job
 from jobs.types import get_kind
 from stash.analysis.run import retry_delay
-from stash.client import get_client
-from stash.models import AnalysisPlan, PlanChange, Scene, SceneFile, SceneMarker, StashSettings, Tag
+from stash.connection.config import get_client
+from stash.connection.models import StashSettings
+from stash.models import Scene, SceneFile, SceneMarker, Tag
+from stash.plans.models import AnalysisPlan, PlanChange
 from stash.sync.run import SyncOptions, SyncRun
 from tests.conftest import free_port
 from tests.video_tagger import TaggerStandIn

@@ -14,8 +14,9 @@ from daemons import services
 from daemons.models import Daemon, DaemonJobHistory, DaemonLog
 from jobs.models import Job, JobStatus
 from jobs.services import create_job
-from stash.client import get_client
-from stash.models import AnalysisPlan, Scene
+from stash.connection.config import get_client
+from stash.models import Scene
+from stash.plans.models import AnalysisPlan
 from stash.sync.run import SyncOptions, SyncRun
 from tests.conftest import free_port, wait_for
 from tests.video_tagger import TaggerStandIn

@@ -11,8 +11,10 @@ from django.test import Client
 
 from jobs.models import Job
 from stash.analysis import config
-from stash.client import get_client
-from stash.models import Scene, StashSettings, VideoAnalysisSettings
+from stash.analysis.models import VideoAnalysisSettings
+from stash.connection.config import get_client
+from stash.connection.models import StashSettings
+from stash.models import Scene
 from stash.sync.run import SyncOptions, SyncRun
 from tests.conftest import ROOT, free_port
 from tests.test_video_analysis import run_analysis, scene_with

@@ -17,7 +17,7 @@ def _candidates(prefixes: list[str], auto_approve: bool) -> tuple[int, list[tupl
     """(plans in draft/reviewing, [(id, name, changes to apply)] of those matching the prefixes)."""
     from django.db.models import Count, Q
 
-    from stash.models import AnalysisPlan, ChangeStatus, PlanStatus
+    from stash.plans.models import AnalysisPlan, ChangeStatus, PlanStatus
 
     wanted = [ChangeStatus.APPROVED, *([ChangeStatus.PENDING] if auto_approve else [])]
     plans = AnalysisPlan.objects.filter(status__in=[PlanStatus.DRAFT, PlanStatus.REVIEWING]).order_by("created_at")

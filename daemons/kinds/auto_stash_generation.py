@@ -12,7 +12,7 @@ from daemons.kinds.stash_common import StashOutage, in_thread, report_stash_erro
 from daemons.models import JobAction
 from jobs.models import Job
 from orchestrator.typed import Field, Schema
-from stash.errors import StashError
+from stash.connection.errors import StashError
 
 # Up to this many scenes are sent to Stash by id; beyond it Stash walks the library (it skips what exists).
 MAX_SCENE_IDS = 1000
@@ -26,7 +26,7 @@ def _idle_check() -> list[str]:
 
 
 def _stash_queue() -> list[dict]:
-    from stash.client import get_client
+    from stash.connection.config import get_client
 
     return [job for job in get_client().job_queue() if job.get("status") in ("READY", "RUNNING", "STOPPING")]
 

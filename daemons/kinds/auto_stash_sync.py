@@ -8,7 +8,7 @@ starts a second sync while one is pending or running, whoever started that one: 
 from daemons.base import HEARTBEAT_INTERVAL, BaseDaemon
 from daemons.kinds.stash_common import StashOutage, in_thread, report_stash_error, stash_answered
 from orchestrator.typed import Field, Schema
-from stash.errors import StashError
+from stash.connection.errors import StashError
 
 
 def _running_sync():
@@ -18,7 +18,7 @@ def _running_sync():
 
 
 def _pending():
-    from stash.client import get_client
+    from stash.connection.config import get_client
     from stash.sync.pending import pending_changes
 
     return pending_changes(get_client())

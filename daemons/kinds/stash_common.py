@@ -3,7 +3,7 @@
 from asgiref.sync import sync_to_async
 from django.conf import settings
 
-from stash.errors import StashError
+from stash.connection.errors import StashError
 
 
 class StashOutage:

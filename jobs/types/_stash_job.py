@@ -8,7 +8,7 @@ from jobs.context import JobCancelled
 
 def follow(ctx, client, stash_job_id: str, label: str) -> dict:
     """Follow the Stash job to its end. Returns result fields on FINISHED; raises otherwise."""
-    from stash.tasks import Follow, StashJobStopped, follow_stash_job
+    from stash.connection.follow import Follow, StashJobStopped, follow_stash_job
 
     ctx.set_external_id(stash_job_id)
     ctx.progress(1, f"{label}: Stash job {stash_job_id} started")

@@ -40,7 +40,7 @@ PARAMETERS = Schema(
 
 
 def run(ctx, params: dict) -> dict:
-    from stash.client import get_client
+    from stash.connection.config import get_client
     from stash.plans.apply import ApplyOptions, apply_plan
 
     options = ApplyOptions(

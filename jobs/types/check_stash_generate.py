@@ -22,8 +22,8 @@ PARAMETERS = Schema(
 
 
 def run(ctx, params: dict) -> dict:
-    from stash.client import get_client
-    from stash.generation import missing_artefacts, record_generation_state, stash_ids
+    from stash.connection.config import get_client
+    from stash.scenes.generation import missing_artefacts, record_generation_state, stash_ids
 
     client = get_client()
     started = timezone.now()

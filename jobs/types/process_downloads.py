@@ -36,8 +36,8 @@ def start_scan(*, created_by: str = "", parent=None):
     twice for the same files. The paths are local; the stash_scan job translates them to Stash's view
     (Stash path mappings plus the library's "as Stash sees it" folder)."""
     from jobs.services import create_job
+    from stash.downloads.models import HandledDownload
     from stash.downloads.scanning import folders_of, unscanned
-    from stash.models import HandledDownload
 
     rows = list(unscanned().values_list("pk", "destination_path"))
     if not rows:

@@ -3,7 +3,7 @@
 Defaults are those StashHog users know (covers, sprites, previews, markers, marker screenshots, phashes,
 clip previews and image thumbnails on; the rest off). The job follows Stash's task and reports its
 progress; cancelling sends stopJob and waits until Stash says it stopped. When Stash's job finishes, the
-scenes in scope are checked against what Stash reports as missing (stash.generation) and only then
+scenes in scope are checked against what Stash reports as missing (stash.scenes.generation) and only then
 marked generated: a finished job is not proof, and a lost one (Stash restarted, or the job left Stash's
 short history) fails without marking anything."""
 
@@ -12,8 +12,9 @@ from django.utils import timezone
 from jobs.types import JobKind
 from jobs.types._stash_job import follow
 from orchestrator.typed import Field, Schema
+from stash.connection.models import PreviewPreset
 
-PRESETS = ("ultrafast", "veryfast", "fast", "medium", "slow", "slower", "veryslow")
+PRESETS = tuple(PreviewPreset.values)  # Stash's PreviewPreset enum, as the Settings page offers it
 FLAGS = (
     ("covers", True, "Scene covers."),
     ("sprites", True, "Scrubber sprites."),
@@ -47,7 +48,7 @@ PARAMETERS = Schema(
 
 
 def generate_input(params: dict) -> dict:
-    from stash.models import StashSettings
+    from stash.connection.models import StashSettings
 
     data = {name: params[name] for name, _default, _description in FLAGS}
     data["previewOptions"] = {
@@ -63,7 +64,7 @@ def generate_input(params: dict) -> dict:
 
 
 def run(ctx, params: dict) -> dict:
-    from stash.client import get_client
+    from stash.connection.config import get_client
 
     client = get_client()
     scope = params["scene_ids"]
@@ -76,8 +77,8 @@ def run(ctx, params: dict) -> dict:
 
 
 def record_generated(client, scope: list[int], include_heatmaps: bool, started) -> dict:
-    from stash.generation import missing_artefacts, record_generation_state
     from stash.models import Scene
+    from stash.scenes.generation import missing_artefacts, record_generation_state
 
     missing = missing_artefacts(client, include_heatmaps)
     needing = set().union(*missing.values())

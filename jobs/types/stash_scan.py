@@ -31,7 +31,7 @@ PARAMETERS = Schema(
 
 
 def scan_input(params: dict) -> dict:
-    from stash import config
+    from stash.connection import config
 
     flags = {k: v for k, v in params.items() if k.startswith("scanGenerate") or k == "rescan"}
     stash_paths = config.stash_scan_paths(params["paths"])
@@ -39,7 +39,7 @@ def scan_input(params: dict) -> dict:
 
 
 def run(ctx, params: dict) -> dict:
-    from stash.client import get_client
+    from stash.connection.config import get_client
 
     client = get_client()
     scan = scan_input(params)

@@ -14,7 +14,7 @@ PARAMETERS = Schema(
 
 
 def run(ctx, params: dict) -> dict:
-    from stash.client import get_client
+    from stash.connection.config import get_client
     from stash.sync.run import SyncOptions, SyncRun
 
     options = SyncOptions(

@@ -23,7 +23,7 @@ PARAMETERS = Schema(
 
 
 def run(ctx, params: dict) -> dict:
-    from stash.client import get_client
+    from stash.connection.config import get_client
     from stash.sync.run import sync_scene_ids
 
     ids = params["scene_ids"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from django.conf import settings
 
-from stash.models import VideoAnalysisSettings
+from stash.analysis.models import VideoAnalysisSettings
 
 # Settings field → the environment variable that decides it when set.
 ENV_VARIABLES = {

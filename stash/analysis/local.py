@@ -52,7 +52,7 @@ class Probe:
 
 def analyze(scene, *, max_markers: int, marker_interval: float, create_markers: bool, check_cancelled=None):
     """Analyse the scene's primary file on this machine."""
-    from stash.config import to_local_path
+    from stash.connection.config import to_local_path
 
     path = to_local_path(scene.file_path)
     if not os.path.isfile(path):

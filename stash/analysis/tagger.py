@@ -16,7 +16,7 @@ import math
 import threading
 
 from stash.analysis.results import AnalysisError, DetectedMarker, DetectedTag, VideoResult
-from stash.paths import PathMapper
+from stash.connection.paths import PathMapper
 
 # The confidence the protocol implies where the tagger gives none (video_tags, tag_timespans).
 DEFAULT_CONFIDENCE = 0.7
@@ -30,7 +30,7 @@ def tagger_path(stash_path: str, path_mappings: list[dict]) -> str:
     """The file as the tagger sees it: Stash's path → this machine's (Stash settings) → the tagger's
     (`path_mappings`, the video analysis settings' [{"local": …, "tagger": …}]). Without mappings the
     tagger gets Stash's own path."""
-    from stash.config import to_local_path
+    from stash.connection.config import to_local_path
 
     pairs = [{"local": m["local"], "stash": m["tagger"]} for m in path_mappings]
     return PathMapper.from_list(pairs).to_stash(to_local_path(stash_path))

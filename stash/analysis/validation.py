@@ -8,7 +8,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 from django.core.exceptions import ValidationError
 
-from stash import validation
+from stash.connection import validation
 
 MAX_FRAME_INTERVAL = 3600.0  # the `analysis` job's own bound for frame_interval
 

@@ -16,7 +16,7 @@ import requests
 
 from stash.downloads import login
 from stash.downloads.errors import LoginRefused, LoginRejected, NotConfigured, QBittorrentError, Unreachable
-from stash.models import QBittorrentSettings
+from stash.downloads.models import QBittorrentSettings
 
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 30.0

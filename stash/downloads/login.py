@@ -20,7 +20,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from stash.downloads.errors import LoginRefused
-from stash.models import QBittorrentLogin
+from stash.downloads.models import QBittorrentLogin
 
 MAX_FAILED_LOGINS = 3
 # After the 1st and the 2nd rejection of the same credentials: seconds before an automatic retry.

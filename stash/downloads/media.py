@@ -3,7 +3,7 @@
 import subprocess
 from pathlib import PurePath
 
-from stash.downloads.settings_validation import ffprobe_binary
+from stash.downloads.validation import ffprobe_binary
 
 VIDEO_EXTENSIONS = frozenset(
     ".mp4 .avi .mkv .mov .wmv .flv .webm .m4v .mpg .mpeg .3gp .mp2 .mpe .mpv .m2v .svi .3g2 .mxf .roq .nsv "

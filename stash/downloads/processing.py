@@ -19,8 +19,7 @@ from pathlib import Path
 from stash.downloads import media
 from stash.downloads.client import QBittorrent, Torrent, TorrentFile
 from stash.downloads.errors import DownloadsError, NotConfigured
-from stash.downloads.placement import PlacementError, destination_parts, needs_torrent_folder, place
-from stash.models import (
+from stash.downloads.models import (
     DONE_FILE_STATUSES,
     FileStatus,
     HandledDownload,
@@ -28,6 +27,7 @@ from stash.models import (
     TorrentOutcome,
     TorrentOutcomeKind,
 )
+from stash.downloads.placement import PlacementError, destination_parts, needs_torrent_folder, place
 
 MAX_RELATIVE_PATH = HandledDownload._meta.get_field("relative_path").max_length
 # Reasons listed in a torrent's outcome before "and N more".

@@ -7,7 +7,7 @@ and creating the scan leaves the file "unscanned", and the next cycle scans it: 
 
 import os
 
-from stash.models import FileStatus, HandledDownload, QBittorrentSettings
+from stash.downloads.models import FileStatus, HandledDownload, QBittorrentSettings
 
 # stash_scan accepts at most this many paths; past it the whole library folder is scanned instead.
 MAX_SCAN_FOLDERS = 1000

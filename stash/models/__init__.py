@@ -1,43 +1,11 @@
-"""The stash app's models, one module per subject: the library mirror, the Stash and video analysis
-settings, analysis plans, and handled downloads."""
+"""The stash app's models. The library mirror is here (`mirror.py`); every other model lives with its
+feature (`stash/<feature>/models.py`) and is imported below only so that Django registers it."""
 
-from stash.models.downloads import (
-    DONE_FILE_STATUSES,
-    FileStatus,
-    HandledDownload,
-    LinkMode,
-    QBittorrentLogin,
-    QBittorrentSettings,
-    TorrentOutcome,
-    TorrentOutcomeKind,
-)
+# After the mirror: plans refer to scenes.
+from stash.analysis import models as analysis_models  # noqa: E402, F401, I001
+from stash.connection import models as connection_models  # noqa: E402, F401
+from stash.downloads import models as downloads_models  # noqa: E402, F401
 from stash.models.mirror import Performer, Scene, SceneFile, SceneMarker, Studio, SyncCursor, Tag
-from stash.models.plans import AnalysisPlan, ChangeAction, ChangeField, ChangeStatus, PlanChange, PlanStatus
-from stash.models.settings import PreviewPreset, StashSettings, VideoAnalysisSettings
+from stash.plans import models as plans_models  # noqa: E402, F401
 
-__all__ = [
-    "DONE_FILE_STATUSES",
-    "FileStatus",
-    "HandledDownload",
-    "LinkMode",
-    "QBittorrentLogin",
-    "QBittorrentSettings",
-    "TorrentOutcome",
-    "TorrentOutcomeKind",
-    "AnalysisPlan",
-    "ChangeAction",
-    "ChangeField",
-    "ChangeStatus",
-    "PlanChange",
-    "PlanStatus",
-    "Performer",
-    "PreviewPreset",
-    "Scene",
-    "SceneFile",
-    "SceneMarker",
-    "StashSettings",
-    "Studio",
-    "SyncCursor",
-    "Tag",
-    "VideoAnalysisSettings",
-]
+__all__ = ["Performer", "Scene", "SceneFile", "SceneMarker", "Studio", "SyncCursor", "Tag"]

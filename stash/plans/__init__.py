@@ -1,5 +1,6 @@
 """Analysis plans: building them (analysis jobs), reviewing them (pages, API) and applying them to Stash
-(the apply_plan job). The models are in stash.models.plans; the rules are here.
+(the apply_plan job). The models are in models.py, the rules here; the pages and API are views.py, api.py,
+admin.py and urls.py.
 
 - values: the allowed field/action pairs and value shapes; PlanError / PlanStateError.
 - review: create_plan, add_changes, finish_plan, the review operations, cancel_plan and the one

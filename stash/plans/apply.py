@@ -20,9 +20,9 @@ from dataclasses import dataclass, field
 from django.db import transaction
 from django.utils import timezone
 
-from stash.errors import StashError, StashGraphQLError
-from stash.models import AnalysisPlan, ChangeAction, ChangeField, ChangeStatus, PlanChange, PlanStatus
+from stash.connection.errors import StashError, StashGraphQLError
 from stash.plans.lookup import EntityResolver, same_name
+from stash.plans.models import AnalysisPlan, ChangeAction, ChangeField, ChangeStatus, PlanChange, PlanStatus
 from stash.plans.review import refresh_status, refuse_closed
 from stash.plans.values import ENTITY_KINDS, PlanError, PlanStateError, marker_id, marker_spec, target_names
 from stash.sync.run import sync_scene_ids

@@ -19,7 +19,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from stash.models import AnalysisPlan, ChangeField, ChangeStatus, PlanChange, PlanStatus
+from stash.plans.models import AnalysisPlan, ChangeField, ChangeStatus, PlanChange, PlanStatus
 from stash.plans.values import PlanError, PlanStateError, check_value, clean_change
 
 CLOSED = (PlanStatus.APPLIED, PlanStatus.CANCELLED)

@@ -17,7 +17,7 @@ where noted):
 import math
 from dataclasses import dataclass
 
-from stash.models import ChangeAction, ChangeField
+from stash.plans.models import ChangeAction, ChangeField
 
 ALLOWED_ACTIONS = {
     ChangeField.TAGS: (ChangeAction.ADD, ChangeAction.REMOVE),

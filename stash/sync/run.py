@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 
 from django.utils import timezone
 
-from stash.errors import StashGraphQLError
+from stash.connection.errors import StashGraphQLError
 from stash.models import Performer, Scene, SceneMarker, Studio, SyncCursor, Tag
 from stash.sync import convert, pages
 from stash.sync.stamps import later, minus

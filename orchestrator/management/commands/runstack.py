@@ -205,7 +205,7 @@ def _programs(bind: str, port: int, concurrency: int, daemon_names: list[str]) -
 def _demo_stash() -> Program | None:
     """Demo mode: without a configured Stash, the built-in emulator (seeded with the demo library) stands
     in on a free loopback port. A restart of it keeps the port, so STASH_DEMO_URL stays right."""
-    from stash.config import SOURCE_DB, SOURCE_ENV, effective_connection
+    from stash.connection.config import SOURCE_DB, SOURCE_ENV, effective_connection
 
     try:
         if effective_connection().url_source in (SOURCE_ENV, SOURCE_DB):

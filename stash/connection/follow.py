@@ -1,0 +1,105 @@
+"""Follow a job in Stash's own queue (a scan or a generate) until it ends, and stop it on request.
+
+Facts from Stash that shape this (../shared/stash-schema/README.md): its jobs run one at a time;
+stopJob on a READY job cancels it at once, on a RUNNING one it sets STOPPING and CANCELLED follows when
+the task returns; a finished job stays findable only while it is among the 10 most recent, and ids start
+again from 1 when Stash restarts. So a job that `findJob` no longer returns has ended in a way we cannot
+know: the caller is told so (`StashJobLost`) and must not assume it succeeded.
+"""
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stash.connection.errors import StashError, StashUnreachable
+
+FINAL = {"FINISHED", "FAILED", "CANCELLED"}
+
+
+class StashJobFailed(Exception):
+    """Stash reports the job FAILED; the message is Stash's error."""
+
+
+class StashJobLost(Exception):
+    """Stash no longer knows the job (restarted, or the job left its 10-entry history)."""
+
+
+class StashJobStopped(Exception):
+    """The job ended CANCELLED in Stash (after our stopJob, or stopped by someone in Stash)."""
+
+    def __init__(self, message: str, by_us: bool):
+        super().__init__(message)
+        self.by_us = by_us
+
+
+@dataclass
+class Follow:
+    poll_seconds: float = 2.0
+    # How long Stash may stay unreachable while we follow a job before we give up on it.
+    unreachable_seconds: float = 300.0
+    # How long to wait for CANCELLED after sending stopJob.
+    stop_timeout_seconds: float = 120.0
+
+
+def follow_stash_job(
+    client,
+    stash_job_id: str,
+    *,
+    label: str,
+    on_progress: Callable[[float, str], None],
+    should_stop: Callable[[], bool],
+    settings: Follow | None = None,
+) -> dict:
+    """Poll `findJob` until the job ends. Returns the final job (FINISHED); raises otherwise.
+
+    `should_stop()` is asked before every poll: once it says yes, stopJob is sent (once) and we keep
+    polling until Stash reports the job over, so "cancelled" always means Stash stopped working."""
+    settings = settings or Follow()
+    stop_sent_at = None
+    unreachable_since = None
+    last_progress = None
+    while True:
+        if stop_sent_at is None and should_stop():
+            client.stop_job(stash_job_id)
+            stop_sent_at = time.monotonic()
+            on_progress(None, f"{label}: stopping Stash job {stash_job_id}")
+        try:
+            job = client.find_job(stash_job_id)
+            unreachable_since = None
+        except StashUnreachable:
+            unreachable_since = unreachable_since or time.monotonic()
+            if time.monotonic() - unreachable_since > settings.unreachable_seconds:
+                raise
+            job = {"status": "UNKNOWN"}
+        if job is None:
+            raise StashJobLost(
+                f"Stash job {stash_job_id} is gone from Stash (Stash restarted or the job left its history); "
+                "its outcome is unknown"
+            )
+        status = job.get("status")
+        if status == "FINISHED":
+            on_progress(100.0, f"{label}: finished")
+            return job
+        if status == "FAILED":
+            raise StashJobFailed(f"Stash job {stash_job_id} failed: {job.get('error') or 'no reason given'}")
+        if status == "CANCELLED":
+            raise StashJobStopped(f"Stash job {stash_job_id} was cancelled", by_us=stop_sent_at is not None)
+        progress = job.get("progress")
+        if status in ("RUNNING", "STOPPING", "READY") and progress != last_progress:
+            last_progress = progress
+            percent = max(0.0, min(100.0, float(progress or 0) * 100))
+            state = {"READY": "waiting in Stash's queue", "STOPPING": "stopping"}.get(status, "")
+            detail = job.get("description") or status.lower()
+            on_progress(percent, f"{label}: {detail}" + (f" ({state})" if state else f" ({percent:.0f}%)"))
+        if stop_sent_at is not None and time.monotonic() - stop_sent_at > settings.stop_timeout_seconds:
+            raise StashError(
+                f"Stash job {stash_job_id} did not stop within {settings.stop_timeout_seconds:.0f} s of stopJob"
+            )
+        _wait(settings.poll_seconds, wake=should_stop if stop_sent_at is None else None)
+
+
+def _wait(seconds: float, wake: Callable[[], bool] | None, slice_seconds: float = 0.25):
+    """Sleep up to `seconds`, returning early when `wake()` turns true (a stop request is sent promptly)."""
+    deadline = time.monotonic() + seconds
+    while (remaining := deadline - time.monotonic()) > 0 and not (wake and wake()):
+        time.sleep(min(slice_seconds, remaining))
