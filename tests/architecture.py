@@ -25,7 +25,7 @@ SHELL = {
 
 
 def build_graph():
-    return grimp.build_graph(*LAYERS, include_external_packages=False)
+    return grimp.build_graph(*LAYERS, include_external_packages=False, cache_dir=None)
 
 
 def import_cycles(graph) -> list[list[str]]:
