@@ -6,4 +6,6 @@ class JobsConfig(AppConfig):
     verbose_name = "Jobs"
 
     def ready(self):
-        from jobs import signals  # noqa: F401  (connects the live-publish handler)
+        from jobs import live
+
+        live.connect()
