@@ -62,6 +62,25 @@ class Daemon(models.Model):
         return kind.title if kind else self.name
 
     @property
+    def state_label(self) -> str:
+        """The state pages show: where the daemon is, read against where it should be."""
+        return self._state_badge[0]
+
+    @property
+    def state_css(self) -> str:
+        """The modifier of that label's CSS class (state-<modifier>)."""
+        return self._state_badge[1]
+
+    @property
+    def _state_badge(self) -> tuple[str, str]:
+        wanted = self.desired_state == DesiredState.RUNNING
+        if self.actual_state == ActualState.RUNNING:
+            return ("Running", "running") if wanted else ("Stopping…", "stopping")
+        if self.actual_state == ActualState.ERROR:
+            return ("Error — restarting", "error") if wanted else ("Error", "error")
+        return ("Starting…", "starting") if wanted else ("Stopped", "stopped")
+
+    @property
     def current_job_url(self):
         if not self.current_job_id:
             return None
