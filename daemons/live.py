@@ -36,11 +36,19 @@ def daemon_payload(daemon: Daemon) -> dict:
 
 
 def log_payload(entry: DaemonLog) -> dict:
-    return {"type": "daemon_log", "log": entry.to_state()}
+    return {
+        "type": "daemon_log",
+        "log": entry.to_state(),
+        "html": {"row": render_fragment("daemons/_log_row.html", {"entry": entry})},
+    }
 
 
 def history_payload(entry: DaemonJobHistory) -> dict:
-    return {"type": "daemon_job_history", "entry": entry.to_state()}
+    return {
+        "type": "daemon_job_history",
+        "entry": entry.to_state(),
+        "html": {"row": render_fragment("daemons/_history_row.html", {"entry": entry})},
+    }
 
 
 def snapshot(group: str) -> list[dict]:

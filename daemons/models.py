@@ -177,13 +177,18 @@ class DaemonJobHistory(models.Model):
     def __str__(self):
         return f"{self.action} {self.job_type} {str(self.job_uuid)[:8]}"
 
+    @property
+    def job_url(self) -> str | None:
+        """The job's page, or None once retention removed the job."""
+        return job_path(self.job_uuid) if self.job_id else None
+
     def to_state(self) -> dict:
         return {
             "id": self.pk,
             "daemon": self.daemon.name,
             "job_id": str(self.job_uuid),
             "job_type": self.job_type,
-            "job_url": job_path(self.job_uuid) if self.job_id else None,
+            "job_url": self.job_url,
             "action": self.action,
             "reason": self.reason,
             "created_at": _iso(self.created_at),
