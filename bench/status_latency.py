@@ -69,7 +69,7 @@ def measure_update_status_cost(daemon) -> list[float]:
     from daemons import services
     from daemons.kinds.test import TestDaemon
     from orchestrator.dbtag import tag_connection
-    from orchestrator.live import flush
+    from orchestrator.live.publisher import flush
 
     # The same per-process database settings as `manage.py rundaemon` (relaxed commits); they apply to
     # the connection that update_status()'s DB thread opens below.

@@ -12,7 +12,7 @@ from django.utils.safestring import mark_safe
 
 from daemons import services
 from daemons.models import Daemon, DaemonJobHistory, DaemonLog
-from orchestrator.fragments import render_fragment
+from orchestrator.live.fragments import render_fragment
 
 
 class DaemonAdminForm(forms.ModelForm):

@@ -7,8 +7,9 @@ class DaemonsConfig(AppConfig):
     verbose_name = "Daemons"
 
     def ready(self):
-        from daemons import signals  # noqa: F401  (connects the live-publish handlers)
+        from daemons import live
 
+        live.connect()
         post_migrate.connect(_ensure_rows, sender=self, dispatch_uid="daemons.ensure_rows")
 
 

@@ -26,6 +26,7 @@ from django.utils import timezone
 from daemons import services
 from daemons.models import ActualState, Daemon, DesiredState
 from daemons.registry import get_kind
+from orchestrator.live.signals import status_changed
 
 logger = logging.getLogger("daemons.host")
 
@@ -136,16 +137,18 @@ class DaemonHost:
         return min(settings.DAEMON_HEARTBEAT_SECONDS, float(wanted))
 
     def _renew_and_read(self) -> Daemon | None:
-        if time.monotonic() - self._last_beat >= self._beat_every():
+        beat = time.monotonic() - self._last_beat >= self._beat_every()
+        if beat:
             renewed = Daemon.objects.filter(pk=self.daemon_id, lease_owner=self.token).update(
                 heartbeat_at=timezone.now()
             )
             if not renewed:
                 return None
             self._last_beat = time.monotonic()
-            # Pages show the heartbeat's age; a push per beat keeps it honest between status changes.
-            services.publish_daemon(self.daemon_id)
         row = Daemon.objects.get(pk=self.daemon_id)
+        if beat:
+            # Pages show the heartbeat's age; a push per beat keeps it honest between status changes.
+            status_changed.send(sender=Daemon, instance=row)
         return row if row.lease_owner == self.token else None
 
     def _release(self):

@@ -62,6 +62,25 @@ class Daemon(models.Model):
         return kind.title if kind else self.name
 
     @property
+    def state_label(self) -> str:
+        """The state pages show: where the daemon is, read against where it should be."""
+        return self._state_badge[0]
+
+    @property
+    def state_css(self) -> str:
+        """The modifier of that label's CSS class (state-<modifier>)."""
+        return self._state_badge[1]
+
+    @property
+    def _state_badge(self) -> tuple[str, str]:
+        wanted = self.desired_state == DesiredState.RUNNING
+        if self.actual_state == ActualState.RUNNING:
+            return ("Running", "running") if wanted else ("Stopping…", "stopping")
+        if self.actual_state == ActualState.ERROR:
+            return ("Error — restarting", "error") if wanted else ("Error", "error")
+        return ("Starting…", "starting") if wanted else ("Stopped", "stopped")
+
+    @property
     def current_job_url(self):
         if not self.current_job_id:
             return None
@@ -158,13 +177,18 @@ class DaemonJobHistory(models.Model):
     def __str__(self):
         return f"{self.action} {self.job_type} {str(self.job_uuid)[:8]}"
 
+    @property
+    def job_url(self) -> str | None:
+        """The job's page, or None once retention removed the job."""
+        return job_path(self.job_uuid) if self.job_id else None
+
     def to_state(self) -> dict:
         return {
             "id": self.pk,
             "daemon": self.daemon.name,
             "job_id": str(self.job_uuid),
             "job_type": self.job_type,
-            "job_url": job_path(self.job_uuid) if self.job_id else None,
+            "job_url": self.job_url,
             "action": self.action,
             "reason": self.reason,
             "created_at": _iso(self.created_at),

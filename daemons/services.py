@@ -3,11 +3,11 @@
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
 from daemons.models import ActualState, Daemon, DaemonJobHistory, DaemonLog, DesiredState, LogLevel
+from orchestrator.live.signals import status_changed
 from orchestrator.returning import update_returning
 
 
@@ -67,13 +67,14 @@ def effective_config(daemon: Daemon) -> dict:
     return clean
 
 
-# --- writes (each publishes the daemon's whole state after commit) ----------------------------
+# --- writes (each sends status_changed with the whole row; daemons/live.py publishes it) --------
 
 
 def save_fields(daemon_id: int, **fields):
     fields["updated_at"] = timezone.now()
     Daemon.objects.filter(pk=daemon_id).update(**fields)
-    publish_daemon(daemon_id)
+    # The fields may be F() expressions, which UPDATE … RETURNING does not take: the row is re-read.
+    _changed(Daemon.objects.filter(pk=daemon_id).first())
 
 
 def set_status(daemon_id: int, message, job_id=None, job_type=None):
@@ -87,8 +88,12 @@ def set_status(daemon_id: int, message, job_id=None, job_type=None):
         status_updated_at=now if message is not None else None,
         updated_at=now,
     )
+    _changed(daemon)
+
+
+def _changed(daemon: Daemon | None):
     if daemon is not None:
-        _publish_state(daemon)
+        status_changed.send(sender=Daemon, instance=daemon)
 
 
 def _update_returning(daemon_id: int, **fields) -> Daemon | None:
@@ -104,20 +109,17 @@ def clear_status(daemon_id: int, **extra):
 
 
 def add_log(daemon: Daemon, level: str, message: str) -> DaemonLog:
+    """Record a log line; its post_save pushes it to the daemon's page (daemons/live.py)."""
     level = level.upper()
     if level not in LogLevel.values:
         level = LogLevel.INFO
-    entry = DaemonLog.objects.create(daemon=daemon, level=level, message=message)
-    _publish_to_daemon_group(daemon.name, "daemon_log", "log", entry)
-    return entry
+    return DaemonLog.objects.create(daemon=daemon, level=level, message=message)
 
 
 def add_job_history(daemon: Daemon, job, action: str, reason: str = "") -> DaemonJobHistory:
-    entry = DaemonJobHistory.objects.create(
+    return DaemonJobHistory.objects.create(
         daemon=daemon, job=job, job_uuid=job.pk, job_type=job.type, action=action, reason=reason
     )
-    _publish_to_daemon_group(daemon.name, "daemon_job_history", "entry", entry)
-    return entry
 
 
 # --- control ---------------------------------------------------------------------------------
@@ -200,44 +202,3 @@ def is_stale(daemon: Daemon, now=None) -> bool:
         return False
     now = now or timezone.now()
     return (now - daemon.status_updated_at).total_seconds() > settings.DAEMON_STALE_AFTER_SECONDS
-
-
-# --- live publishing ---------------------------------------------------------------------------
-
-
-def publish_daemon(daemon_id: int):
-    """After commit, push the daemon's whole current state (re-read) to the daemons group."""
-    from orchestrator.live import publish
-
-    def send():
-        daemon = Daemon.objects.filter(pk=daemon_id).first()
-        if daemon is not None:
-            publish("daemons", daemon_payload(daemon))
-
-    transaction.on_commit(send)
-
-
-def _publish_state(daemon: Daemon):
-    """After commit, push a row already read in full (no re-read)."""
-    from orchestrator.live import publish
-
-    transaction.on_commit(lambda: publish("daemons", daemon_payload(daemon)))
-
-
-def daemon_payload(daemon: Daemon) -> dict:
-    from orchestrator.fragments import render_fragment
-
-    return {
-        "type": "daemon",
-        "daemon": daemon.to_state(),
-        "html": {"status": render_fragment("daemons/_status.html", {"daemon": daemon})},
-    }
-
-
-def _publish_to_daemon_group(name: str, message_type: str, key: str, entry):
-    from orchestrator.live import publish
-
-    def send():
-        publish(f"daemon.{name}", {"type": message_type, key: entry.to_state()})
-
-    transaction.on_commit(send)

@@ -6,9 +6,10 @@ class JobsConfig(AppConfig):
     verbose_name = "Jobs"
 
     def ready(self):
-        from jobs import signals  # noqa: F401  (connects the live-publish handler)
+        from jobs import live
         from jobs.queue import JobsQueue
         from orchestrator import job_queue
 
+        live.connect()
         # Page buttons of the features below (stash) start jobs through this port.
         job_queue.install(JobsQueue())

@@ -21,8 +21,9 @@ from django.utils import timezone
 from jobs.claim import claim_jobs
 from jobs.context import JobCancelled, JobContext
 from jobs.models import EXECUTING_STATUSES, Job, JobStatus
-from jobs.services import publish_job, purge_finished_jobs, recover_stale_jobs, update_running_job
+from jobs.services import purge_finished_jobs, recover_stale_jobs, update_running_job
 from jobs.types import get_kind
+from orchestrator.live.signals import status_changed
 
 logger = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ class Worker:
         _refresh_connection()
         jobs = claim_jobs(self.name, free)
         for job in jobs:
-            publish_job(job)
+            status_changed.send(sender=Job, instance=job)
             future = self._executor.submit(self._execute, job)
             self._active[job.pk] = future
             future.add_done_callback(lambda _f: self._wake.set())
@@ -142,7 +143,7 @@ class Worker:
         if finished is None:
             logger.warning("Job %s was no longer ours when it ended (recovered or deleted)", job.pk)
             return
-        publish_job(finished)
+        status_changed.send(sender=Job, instance=finished)
 
     def _shutdown(self):
         """Give running handlers a moment to stop cooperatively, then record the rest as interrupted."""

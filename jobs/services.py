@@ -4,12 +4,12 @@ import logging
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import transaction
 from django.utils import timezone
 
 from jobs.models import EXECUTING_STATUSES, TERMINAL_STATUSES, Job, JobStatus
 from jobs.types import REGISTRY, get_kind
 from orchestrator.job_queue import JobRequestError
+from orchestrator.live.signals import status_changed
 from orchestrator.returning import update_returning
 
 logger = logging.getLogger(__name__)
@@ -83,7 +83,7 @@ def cancel_job(job: Job) -> Job:
             raise JobStateError(f"Cannot cancel a {job.status} job.")
         job.refresh_from_db()
         if done:
-            publish_job(job)
+            status_changed.send(sender=Job, instance=job)
             return job
     raise JobStateError("The job changed state while being cancelled; try again.")
 
@@ -121,7 +121,7 @@ def recover_stale_jobs() -> int:
         if done:
             recovered += 1
             logger.warning("Recovered job %s: %s", job.pk, error)
-            publish_job(Job.objects.get(pk=job.pk))
+            status_changed.send(sender=Job, instance=Job.objects.get(pk=job.pk))
     return recovered
 
 
@@ -138,24 +138,3 @@ def purge_finished_jobs() -> int:
     cutoff = timezone.now() - timedelta(days=settings.JOB_RETENTION_DAYS)
     deleted, _ = Job.objects.filter(status__in=TERMINAL_STATUSES, finished_at__lt=cutoff).delete()
     return deleted
-
-
-def publish_job(job: Job):
-    """Push the job's whole state to the jobs list and to its own detail page (after commit)."""
-    from orchestrator.live import publish
-
-    def send():
-        # One update for both groups: rendered and serialised once, sent in one channel-layer message.
-        publish(("jobs", f"job.{job.pk}"), job_payload(job))
-
-    transaction.on_commit(send)
-
-
-def job_payload(job: Job) -> dict:
-    from orchestrator.fragments import render_fragment
-
-    return {
-        "type": "job",
-        "job": job.to_state(),
-        "html": {"row": render_fragment("jobs/_job_row.html", {"job": job})},
-    }

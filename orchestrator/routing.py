@@ -1,5 +1,5 @@
 from django.urls import path
 
-from daemons.consumers import LiveConsumer
+from orchestrator.live.consumer import LiveConsumer
 
 websocket_urlpatterns = [path("ws/live/", LiveConsumer.as_asgi())]

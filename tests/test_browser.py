@@ -7,7 +7,8 @@ import requests
 from playwright.sync_api import expect, sync_playwright
 
 from daemons import services
-from daemons.models import Daemon
+from daemons.models import Daemon, JobAction
+from jobs.services import create_job
 from tests.conftest import free_port, wait_for
 from tests.test_redis_outage import OwnRedis
 
@@ -93,6 +94,29 @@ def test_starting_the_test_daemon_shows_its_status_changing_without_reload(daphn
     card.get_by_role("button", name="Stop").click()
     page.wait_for_url("**/daemons/")
     expect(page.locator('[data-daemon="test"]')).to_contain_text("Daemon stopped", timeout=10_000)
+
+
+def test_new_log_lines_and_history_entries_appear_live_as_the_page_renders_them(daphne_server, user, page):
+    daemon = Daemon.objects.get(name="test")
+    log_in(page, daphne_server)
+    page.goto(daphne_server + "/daemons/test/?level=INFO")
+    expect(page.locator("body")).to_have_attribute("data-live-state", "connected", timeout=10_000)
+
+    services.add_log(daemon, "DEBUG", "too quiet for this filter")
+    services.add_log(daemon, "WARNING", "<b>shown as text</b>")
+    job = create_job("test", {"steps": 1})
+    services.add_job_history(daemon, job, JobAction.LAUNCHED, "for the test")
+
+    log_rows = page.locator('[data-log-tail="test"] tr[data-log-id]')
+    expect(log_rows).to_have_count(1)
+    expect(log_rows.first.locator("pre")).to_have_text("<b>shown as text</b>")
+    history_rows = page.locator('[data-job-history="test"] tr[data-entry-id]')
+    expect(history_rows).to_have_count(1)
+    expect(history_rows.first.locator(f'a[href="/jobs/{job.pk}/"]')).to_have_text(str(job.pk)[:8])
+    pushed = [rows.first.evaluate("row => row.outerHTML") for rows in (log_rows, history_rows)]
+
+    page.reload()
+    assert [rows.first.evaluate("row => row.outerHTML") for rows in (log_rows, history_rows)] == pushed
 
 
 def test_the_page_says_when_live_updates_are_down_and_recovers(processes, user, page):

@@ -10,10 +10,11 @@ from django.test import Client
 from django.utils import timezone
 
 from daemons import services
+from daemons.live import daemon_payload
 from daemons.models import ActualState, Daemon, DaemonJobHistory, DaemonLog, DesiredState, JobAction
 from jobs.models import Job, JobStatus
 from jobs.services import create_job
-from orchestrator.fragments import render_fragment
+from orchestrator.live.fragments import render_fragment
 
 
 @pytest.fixture
@@ -194,7 +195,7 @@ def test_stopped_daemon_is_never_stale(browser, daemon, settings):
 
 def test_page_and_push_render_the_same_status_fragment(browser, daemon):
     set_row(daemon, actual_state=ActualState.RUNNING, current_status="Iteration 3", status_updated_at=timezone.now())
-    pushed = services.daemon_payload(daemon)["html"]["status"]
+    pushed = daemon_payload(daemon)["html"]["status"]
     assert pushed.strip() in browser.get("/daemons/").content.decode()
     assert pushed.strip() in browser.get("/daemons/test/").content.decode()
     assert "csrfmiddlewaretoken" not in pushed

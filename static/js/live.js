@@ -114,27 +114,6 @@
     return template.content.firstElementChild;
   }
 
-  function el(tag, className, text) {
-    const node = document.createElement(tag);
-    if (className) node.className = className;
-    if (text !== undefined) node.textContent = text;
-    return node;
-  }
-
-  function cell(child) {
-    const td = el("td");
-    td.append(child);
-    return td;
-  }
-
-  function timeEl(iso) {
-    const node = el("time");
-    node.setAttribute("datetime", iso || "");
-    node.dataset.format = "datetime";
-    node.textContent = iso ? formatDateTime(parseTime(iso)) : "—";
-    return node;
-  }
-
   function setText(node, value) {
     const empty = node.dataset.empty !== undefined ? node.dataset.empty : "—";
     node.textContent = value === null || value === undefined || value === "" ? empty : String(value);
@@ -277,48 +256,32 @@
     renderTimes(root, true);
   }
 
-  function addLog(entry) {
-    if (!entry) return;
+  function addRow(tbody, html, rowSelector) {
+    // The row is the server's fragment (autoescaped there), the same one the page renders on load.
+    insertTop(tbody, fromHtml(html));
+    trim(tbody, rowSelector);
+    syncEmpty(tbody, rowSelector);
+  }
+
+  function addLog(payload) {
+    const entry = payload.log;
+    const html = payload.html && payload.html.row;
+    if (!entry || typeof html !== "string") return;
     document.querySelectorAll(`[data-log-tail="${esc(entry.daemon)}"]`).forEach((tbody) => {
       if (tbody.dataset.live !== "true") return;
       if ((LEVELS[entry.level] || 0) < Number(tbody.dataset.minLevel || 0)) return;
       if (tbody.querySelector(`tr[data-log-id="${esc(entry.id)}"]`)) return;
-      const row = el("tr", "log-row level-" + entry.level);
-      row.dataset.logId = entry.id;
-      row.append(
-        cell(timeEl(entry.created_at)),
-        cell(el("span", "level level-" + entry.level, entry.level)),
-        cell(el("pre", "log-message", entry.message)),
-      );
-      insertTop(tbody, row);
-      trim(tbody, "tr[data-log-id]");
-      syncEmpty(tbody, "tr[data-log-id]");
+      addRow(tbody, html, "tr[data-log-id]");
     });
   }
 
-  function addHistory(entry) {
-    if (!entry) return;
+  function addHistory(payload) {
+    const entry = payload.entry;
+    const html = payload.html && payload.html.row;
+    if (!entry || typeof html !== "string") return;
     document.querySelectorAll(`[data-job-history="${esc(entry.daemon)}"]`).forEach((tbody) => {
       if (tbody.dataset.live !== "true" || tbody.querySelector(`tr[data-entry-id="${esc(entry.id)}"]`)) return;
-      const row = el("tr");
-      row.dataset.entryId = entry.id;
-      const short = el("code", entry.job_url ? "" : "muted", entry.job_id.slice(0, 8));
-      let job = short;
-      if (entry.job_url) {
-        job = el("a");
-        job.href = entry.job_url;
-        job.append(short);
-      }
-      row.append(
-        cell(timeEl(entry.created_at)),
-        cell(el("span", "tag action-" + entry.action, entry.action)),
-        cell(job),
-        cell(document.createTextNode(entry.job_type)),
-        cell(document.createTextNode(entry.reason || "")),
-      );
-      insertTop(tbody, row);
-      trim(tbody, "tr[data-entry-id]");
-      syncEmpty(tbody, "tr[data-entry-id]");
+      addRow(tbody, html, "tr[data-entry-id]");
     });
   }
 
@@ -329,9 +292,9 @@
       case "job":
         return patchJob(payload);
       case "daemon_log":
-        return addLog(payload.log);
+        return addLog(payload);
       case "daemon_job_history":
-        return addHistory(payload.entry);
+        return addHistory(payload);
     }
   }
 

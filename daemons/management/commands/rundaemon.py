@@ -8,7 +8,7 @@ from daemons.models import Daemon
 from daemons.registry import get_kind
 from daemons.services import unknown_daemon_message
 from orchestrator.dbtag import tag_connection
-from orchestrator.live import flush
+from orchestrator.live.publisher import flush
 
 # Channel messages are never encrypted here, yet channels_redis imports cryptography's Fernet when
 # present, which loads OpenSSL and Rust bindings: ~7 MB in every host and worker. Mark it missing.

@@ -165,7 +165,7 @@ def _prepare_daemons() -> int:
     from django.db.migrations.executor import MigrationExecutor
 
     from daemons.services import apply_auto_start, ensure_daemon_rows
-    from orchestrator.live import flush
+    from orchestrator.live.publisher import flush
 
     executor = MigrationExecutor(connection)
     if executor.migration_plan(executor.loader.graph.leaf_nodes()):
@@ -277,7 +277,7 @@ def _serve_web(bind: str, port: int) -> int:
 
 
 def _command(name: str, *args: str) -> int:
-    from orchestrator.live import flush
+    from orchestrator.live.publisher import flush
 
     try:
         call_command(name, *args)

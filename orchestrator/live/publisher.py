@@ -4,9 +4,9 @@
 that sends queued messages to the channel layer in order. Sync code (signal handlers, job workers) and
 async code (daemon loops) use the same path, so a status write costs its caller a queue append only.
 
-Wire format (read by the web process's fan-out, daemons/consumers.py): one channel-layer message
+Wire format (read by the web process's fan-out, orchestrator/live/fanout.py): one channel-layer message
 {"type": "live.message", "updates": [[[group, …], text], …]} carries every update queued meanwhile whose
-groups share a carrier (see `carrier()`), each payload serialised once however many groups and sockets
+groups share a carrier (see `groups.carrier()`), each payload serialised once however many groups and sockets
 it goes to. Under load, one Redis round trip then moves many updates; when idle, each goes alone at once
 (nothing waits to fill a batch).
 
@@ -26,6 +26,8 @@ import time
 
 from channels.layers import get_channel_layer
 
+from orchestrator.live.groups import carrier
+
 logger = logging.getLogger(__name__)
 
 # Bounded so that a Redis that hangs cannot grow memory without limit; the oldest snapshot goes first.
@@ -34,15 +36,6 @@ MAX_QUEUED = 5000
 MAX_BATCH = 200
 FAILURE_LOG_INTERVAL = 60.0
 SEND_TIMEOUT = 2.0
-# A page's own group travels with its list's group: a job's update is sent once for the jobs list and
-# the job's page, and one subscription per web process covers every job page.
-_CARRIERS = {"job": "jobs", "daemon": "daemons"}
-
-
-def carrier(group: str) -> str:
-    """The channel-layer group that carries the updates of `group` (job.<id> → jobs, daemon.<name> → daemons)."""
-    kind, dot, _ = group.partition(".")
-    return _CARRIERS.get(kind, group) if dot else group
 
 
 class _Publisher:

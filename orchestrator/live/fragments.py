@@ -1,4 +1,4 @@
-"""Rendering the live fragments (a daemon's status, a job row) in any process.
+"""Rendering the live fragments (a daemon's status, a log line, a job row) in any process.
 
 Daemon hosts and job workers render a fragment on every status or progress write, so they use a small
 template engine with only Django's built-in tags: the project engine would import every installed app's
@@ -19,4 +19,5 @@ def _engine() -> Engine:
 
 
 def render_fragment(name: str, context: dict) -> str:
+    """`name` (a path under templates/) rendered with `context`, autoescaped, by the small engine."""
     return _engine().get_template(name).render(Context(context))

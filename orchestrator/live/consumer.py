@@ -1,0 +1,91 @@
+"""The one WebSocket endpoint (/ws/live/?subscribe=…): live state for every page.
+
+A page names the groups it wants (`groups.SUBSCRIBABLE`: daemons, daemon.<name>, jobs, job.<uuid>). On
+connect it gets the current state of each (`snapshots`) before any update, so a reconnect heals whatever
+was missed. Anonymous sockets are refused; the origin is checked by AllowedHostsOriginValidator in
+orchestrator/asgi.py. A client's {"type": "ping"} is answered with {"type": "pong"} only if the channel
+layer works (see receive()).
+
+Pushes reach the sockets through the web process's `Fanout` (fanout.py), not through each socket's own
+channel.
+"""
+
+import asyncio
+import json
+from functools import cached_property
+from urllib.parse import parse_qs
+
+from channels.db import database_sync_to_async
+from channels.generic.websocket import AsyncWebsocketConsumer
+from channels.sessions import InstanceSessionWrapper
+
+from orchestrator.live import snapshots
+from orchestrator.live.fanout import Fanout
+from orchestrator.live.groups import SUBSCRIBABLE
+
+MAX_GROUPS = 10
+PONG = json.dumps({"type": "pong"})
+# The providers read the database: in a worker thread, off the event loop.
+snapshot = database_sync_to_async(snapshots.payloads)
+
+
+class LiveConsumer(AsyncWebsocketConsumer):
+    async def connect(self):
+        user = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.close(code=4401)
+            return
+        query = parse_qs(self.scope.get("query_string", b"").decode())
+        wanted = [g for part in query.get("subscribe", []) for g in part.split(",")]
+        self.live_groups = [g for g in dict.fromkeys(wanted) if SUBSCRIBABLE.match(g)][:MAX_GROUPS]
+        # Pushes that arrive before the snapshot is out wait here, so the page always gets the snapshot first.
+        self.held: list[str] | None = []
+        fanout = Fanout.of(self.channel_layer)
+        try:
+            for group in self.live_groups:
+                await fanout.join(group, self)
+            await self.accept()
+            for payload in await snapshot(self.live_groups):
+                await self.send(text_data=json.dumps(payload))
+            while self.held:
+                await self.send(text_data=self.held.pop(0))
+            self.held = None  # no await since the loop's last check: nothing can slip in between
+        except BaseException:
+            await fanout.leave(self.live_groups, self)
+            raise
+
+    async def disconnect(self, code):
+        await Fanout.of(self.channel_layer).leave(getattr(self, "live_groups", []), self)
+
+    async def push(self, text: str):
+        """Called by the fan-out for every update of a group this socket is in."""
+        if self.held is not None:
+            self.held.append(text)
+        else:
+            await self._push_send({"type": "websocket.send", "text": text})
+
+    @cached_property
+    def _push_send(self):
+        # Channels' session wrapper saves a modified session on "http.response.start" only, yet reads the
+        # session on every message it passes on: a fifth of the web process's work for a push. Pushes
+        # skip it (this socket never changes its session); anything else the consumer sends goes through.
+        wrapper = getattr(self.base_send, "__self__", None)
+        return wrapper.real_send if isinstance(wrapper, InstanceSessionWrapper) else self.base_send
+
+    async def receive(self, text_data=None, bytes_data=None):
+        try:
+            message = json.loads(text_data or "")
+        except ValueError:
+            await self.close(code=4400)
+            return
+        if isinstance(message, dict) and message.get("type") == "ping":
+            # The pong makes a round trip through the channel layer, so it proves that pushes can still
+            # reach this socket; with Redis down the socket is closed and the page says updates are down.
+            try:
+                await asyncio.wait_for(self.channel_layer.send(self.channel_name, {"type": "live.pong"}), 3)
+            except Exception:
+                await self.close(code=4503)
+        # Anything else is ignored: the socket only pushes state.
+
+    async def live_pong(self, event):
+        await self.send(text_data=PONG)
