@@ -1,7 +1,7 @@
 """Page paths that live payloads carry.
 
 Daemon hosts and workers build these on every push; computing them here keeps those processes from
-loading the URLconf (and with it every view, DRF included). tests/test_paths.py checks they match
+loading the URLconf (and with it every view, DRF included). tests/orchestrator/test_paths.py checks they match
 reverse() of the URLconf.
 """
 

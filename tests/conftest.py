@@ -124,6 +124,23 @@ def user(transactional_db):
     return User.objects.create_user("alice", password="correct-horse-battery")
 
 
+@pytest.fixture
+def browser(client, user):
+    """A client logged in as an ordinary user."""
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def daemon(transactional_db):
+    """The test daemon's row (every registered kind gets its row, as after a migrate)."""
+    from daemons import services
+    from daemons.models import Daemon
+
+    services.ensure_daemon_rows()
+    return Daemon.objects.get(name="test")
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _let_the_test_database_be_dropped(django_db_setup, django_db_blocker):
     """Processes killed by the tests can leave a backend behind for a moment, and PostgreSQL refuses to

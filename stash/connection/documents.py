@@ -1,6 +1,6 @@
 """Every GraphQL document the project sends to Stash, in one place.
 
-tests/test_stash_documents.py validates each of them against the real Stash schema
+tests/stash/connection/test_documents.py validates each of them against the real Stash schema
 (../shared/stash-schema/), and the emulator serves exactly these operations. Each document holds one
 named operation; `DOCUMENTS` maps the operation name to its text.
 

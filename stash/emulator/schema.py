@@ -1,7 +1,7 @@
 """The part of Stash's GraphQL schema the emulator serves, written for the emulator.
 
 Every type, field, argument and input field here exists in Stash's real schema with the same type
-(tests/test_stash_emulator.py checks that against ../shared/stash-schema/). Input types carry only the
+(tests/stash/emulator/test_emulator.py checks that against ../shared/stash-schema/). Input types carry only the
 fields the emulator understands, so a filter it would silently ignore is rejected as a validation error
 instead. Serving a new operation = its field here + one resolver in resolvers.py.
 """

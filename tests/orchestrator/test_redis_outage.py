@@ -15,7 +15,7 @@ from daemons.models import Daemon
 from jobs import services as job_services
 from jobs.models import Job, JobStatus
 from tests.conftest import free_port, wait_for
-from tests.test_live_ws import read_snapshot, receive_until, session_cookie
+from tests.orchestrator.test_live_ws import read_snapshot, receive_until, session_cookie
 
 pytestmark = pytest.mark.processes
 

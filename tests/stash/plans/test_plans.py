@@ -1,5 +1,5 @@
 """Analysis plans: building and reviewing them (the rules in stash.plans), the Plans pages, the API and the
-admin. Applying them to Stash is tested in test_apply_plan.py."""
+admin. Applying them to Stash is tested in test_apply.py."""
 
 import re
 import uuid
@@ -296,12 +296,6 @@ def test_with_counts_counts_every_status_and_scene_in_one_query(django_assert_nu
 
 
 # --- pages -------------------------------------------------------------------------------------------
-
-
-@pytest.fixture
-def browser(client, user):
-    client.force_login(user)
-    return client
 
 
 def test_anonymous_visitors_are_sent_to_login(client, user):

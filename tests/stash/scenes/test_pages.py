@@ -53,12 +53,6 @@ def listed(response) -> list[int]:
     return [int(pk) for pk in re.findall(r'<tr data-scene="(\d+)"', response.content.decode())]
 
 
-@pytest.fixture
-def browser(client, user):
-    client.force_login(user)
-    return client
-
-
 def ensure_registered(monkeypatch, job_type):
     """Use the real job type: registered already, or (while it is being wired up) from its module."""
     if get_kind(job_type) is None:

@@ -10,7 +10,7 @@ from daemons import services
 from daemons.models import Daemon, JobAction
 from jobs.services import create_job
 from tests.conftest import free_port, wait_for
-from tests.test_redis_outage import OwnRedis
+from tests.orchestrator.test_redis_outage import OwnRedis
 
 pytestmark = [pytest.mark.browser, pytest.mark.processes]
 

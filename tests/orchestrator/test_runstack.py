@@ -18,7 +18,7 @@ from django.core.management import call_command
 
 from orchestrator.embedded_redis import EmbeddedRedis, find_redis_server, ping
 from orchestrator.supervisor import backoff_delay
-from tests.conftest import free_port, known_daemons, wait_for
+from tests.conftest import ROOT, free_port, known_daemons, wait_for
 
 
 def _alive(pid: int) -> bool:
@@ -207,7 +207,7 @@ def test_ensureadmin_does_not_take_over_an_ordinary_users_name():
 def test_runstack_without_a_migrated_database_says_so(tmp_path):
     env = _without_redis_url(os.environ)
     env.update(DATABASE_URL=f"sqlite:///{tmp_path / 'empty.sqlite3'}", DATA_DIR=str(tmp_path), PORT=str(free_port()))
-    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    root = str(ROOT)
     result = subprocess.run(
         [sys.executable, "manage.py", "runstack"], cwd=root, env=env, capture_output=True, text=True, timeout=60
     )
@@ -220,7 +220,7 @@ def test_runstack_without_a_migrated_database_says_so(tmp_path):
 def test_live_updates_flow_through_the_embedded_redis(stack, user):
     from daemons import services
     from daemons.models import Daemon
-    from tests.test_live_ws import open_socket, read_snapshot, receive_until, session_cookie
+    from tests.orchestrator.test_live_ws import open_socket, read_snapshot, receive_until, session_cookie
 
     proc, url, data_dir = stack
     daemon = Daemon.objects.get(name="test")

@@ -6,7 +6,6 @@ import re
 import sys
 import time
 from datetime import datetime
-from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
@@ -22,7 +21,7 @@ from graphql import (
 from stash.connection.documents import DOCUMENTS
 from stash.emulator import EmulatorServer, Store, seed_library
 from stash.emulator.schema import schema as emulator_schema
-from tests.conftest import free_port, wait_for
+from tests.conftest import ROOT, free_port, wait_for
 from tests.stash_schema import load_schema
 
 STASH_TIME = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d([+-]\d\d:\d\d|Z)$")
@@ -487,7 +486,7 @@ def test_emulator_package_needs_no_django_models():
         "import sys, stash.emulator, stash.emulator.demo_media; "
         "print(' '.join(sorted(m for m in sys.modules if m.startswith('django.db'))))"
     )
-    root = Path(__file__).resolve().parent.parent
+    root = ROOT
     done = subprocess.run(
         [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, env={"PATH": "/usr/bin:/bin"}
     )

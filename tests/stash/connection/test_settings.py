@@ -73,12 +73,6 @@ def _no_stash_environment(monkeypatch, settings):
 
 
 @pytest.fixture
-def browser(client, user):
-    client.force_login(user)
-    return client
-
-
-@pytest.fixture
 def staff(client, user):
     user.is_staff = user.is_superuser = True
     user.save()
@@ -398,6 +392,17 @@ def test_the_api_refuses_fields_the_environment_sets(browser, settings):
     response = browser.patch("/api/settings/stash/", {"url": "http://other:1"}, content_type="application/json")
     assert response.status_code == 400
     assert "set by the environment (STASH_URL)" in response.json()["url"][0]
+
+
+def test_the_api_takes_an_environment_field_back_unchanged(browser, settings):
+    # The rule the video-analysis API and both forms follow: a client may send back what it read.
+    saved(url="http://db-stash:9999")
+    settings.STASH_URL = "http://env-stash:9999"
+    body = {"url": "http://db-stash:9999", "read_timeout": 11}
+    response = browser.patch("/api/settings/stash/", body, content_type="application/json")
+    assert response.status_code == 200, response.json()
+    row = StashSettings.load()
+    assert (row.url, row.read_timeout) == ("http://db-stash:9999", 11.0)
 
 
 def test_the_api_connection_test(browser, stash_server):

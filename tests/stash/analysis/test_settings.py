@@ -17,7 +17,7 @@ from stash.connection.models import StashSettings
 from stash.models import Scene
 from stash.sync.run import SyncOptions, SyncRun
 from tests.conftest import ROOT, free_port
-from tests.test_video_analysis import run_analysis, scene_with
+from tests.stash.analysis.test_analysis import run_analysis, scene_with
 from tests.video_tagger import TaggerStandIn
 
 PAGE = "/settings/video-analysis/"
@@ -32,12 +32,6 @@ def _no_environment(settings):
     """As if none of the variables were set, whatever the environment of the test run says."""
     for name in ENV_NAMES:
         setattr(settings, name, None)
-
-
-@pytest.fixture
-def browser(client, user):
-    client.force_login(user)
-    return client
 
 
 @pytest.fixture

@@ -5,16 +5,9 @@ import json
 import pytest
 from django.utils import timezone
 
-from daemons import services
 from daemons.models import ActualState, Daemon, DaemonJobHistory, DaemonLog, DesiredState, JobAction
 from jobs.models import Job, JobStatus
 from jobs.services import create_job
-
-
-@pytest.fixture
-def daemon(transactional_db):
-    services.ensure_daemon_rows()
-    return Daemon.objects.get(name="test")
 
 
 @pytest.fixture
