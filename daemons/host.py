@@ -26,6 +26,7 @@ from django.utils import timezone
 from daemons import services
 from daemons.models import ActualState, Daemon, DesiredState
 from daemons.registry import get_kind
+from orchestrator.backoff import Backoff
 
 logger = logging.getLogger("daemons.host")
 
@@ -52,7 +53,8 @@ class DaemonHost:
         self.active = False
         self.applied_config_version = None
         self.applied_restart = None
-        self.failures = 0
+        # Crashes in a row: restarts wait 1 s, 2 s, 4 s … up to DAEMON_RESTART_BACKOFF_MAX_SECONDS.
+        self.crashes = Backoff(first=1.0)
         self.retry_at = 0.0
         self.loop_started = 0.0
         self._last_beat = 0.0
@@ -166,7 +168,7 @@ class DaemonHost:
                 await self._log("INFO", "Daemon stopped")
             elif row.actual_state != ActualState.STOPPED or row.current_status:
                 await db(services.clear_status)(self.daemon_id, actual_state=ActualState.STOPPED, started_at=None)
-            self.failures = 0
+            self.crashes.reset()
             self.retry_at = 0.0
             self.applied_restart = row.restart_requested
             return
@@ -174,7 +176,7 @@ class DaemonHost:
             await self._stop_loop(clear=True)
             await self._log("INFO", "Daemon restarting")
             loop_alive = False
-            self.failures = 0
+            self.crashes.reset()
             self.retry_at = 0.0
         if loop_alive:
             if row.config_version != self.applied_config_version:
@@ -204,9 +206,8 @@ class DaemonHost:
         if exc is None:
             exc = RuntimeError("The daemon loop returned although the daemon should be running")
         if time.monotonic() - self.loop_started > HEALTHY_AFTER_SECONDS:
-            self.failures = 0
-        self.failures += 1
-        delay = min(settings.DAEMON_RESTART_BACKOFF_MAX_SECONDS, 2 ** (self.failures - 1))
+            self.crashes.reset()
+        delay = self.crashes.next_delay(settings.DAEMON_RESTART_BACKOFF_MAX_SECONDS)
         self.retry_at = time.monotonic() + delay
         trace = "".join(traceback.format_exception(exc))
         summary = f"{type(exc).__name__}: {exc}"
