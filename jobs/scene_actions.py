@@ -50,7 +50,7 @@ def scene_action(request):
     except JobError as exc:
         details = _parameter_errors(exc.errors)
         return _refuse(request, f"The job was not created: {exc.message} {details}".strip(), posted)
-    messages.success(request, f"{job.get_type_display()} job created; a worker picks it up shortly.")
+    messages.success(request, f"{job.type_label} job created; a worker picks it up shortly.")
     return redirect(job)
 
 

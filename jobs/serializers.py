@@ -8,7 +8,8 @@ from collections.abc import Mapping
 
 from rest_framework import serializers
 
-from jobs.models import Job, JobStatus, JobType
+from jobs.models import Job, JobStatus
+from jobs.types import REGISTRY
 
 
 class RejectUnknownFieldsMixin:
@@ -26,7 +27,7 @@ class JobSerializer(serializers.Serializer):
     """Read-only: the declared fields document the shape; the values come from `Job.to_state()`."""
 
     id = serializers.UUIDField()
-    type = serializers.ChoiceField(choices=JobType.choices)
+    type = serializers.ChoiceField(choices=list(REGISTRY))
     type_label = serializers.CharField()
     status = serializers.ChoiceField(choices=JobStatus.choices)
     progress = serializers.FloatField(help_text="0-100")
@@ -82,7 +83,7 @@ class JobFilterSerializer(serializers.Serializer):
         return cls(data=data)
 
     def validate_type(self, values):
-        return _check_choices(values, JobType.values, "job type", "job types")
+        return _check_choices(values, list(REGISTRY), "job type", "job types")
 
     def validate_status(self, values):
         return _check_choices(values, JobStatus.values, "status", "statuses")

@@ -65,6 +65,7 @@ def run(ctx, params: dict) -> dict:
 
 KIND = JobKind(
     type="analysis",
+    label="Scene analysis",
     handler=run,
     parameters=PARAMETERS,
     description="Analyze scenes' videos (AI video tagger or the built-in analyzer) into one plan of proposed changes.",

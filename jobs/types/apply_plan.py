@@ -57,6 +57,7 @@ def run(ctx, params: dict) -> dict:
 
 KIND = JobKind(
     type="apply_plan",
+    label="Apply plan",
     handler=run,
     parameters=PARAMETERS,
     description="Apply an analysis plan's approved changes to Stash.",
