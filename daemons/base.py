@@ -1,22 +1,37 @@
 """The base class of every daemon kind.
 
-A daemon's `run()` is its loop: it looks for work, creates jobs, watches them and says what it is doing
-with `update_status()`. It never does heavy work itself. The host (daemons/host.py) starts and stops the
-loop, heartbeats, and restarts it with backoff when it raises.
+A kind implements one step, `async def step(self) -> float`: look for work, launch or watch a job, say
+what it is doing with `update_status()`, and return how many seconds to wait before the next step. A
+step never sleeps and never waits for a job to end: a kind that watches a job keeps it in
+`self.watching` (see `watch()`) and returns a short poll interval until `watched_end()` hands the ended
+job back, then handles the outcome in that step. It never does heavy work itself.
+
+`run()` owns the loop: the start log line, the steps, the shared backoff while Stash fails (a StashError
+raised by a step), and the waits between steps, which end early on a stop request or a new
+configuration. The host (daemons/host.py) starts and stops `run()`, heartbeats, and restarts it with
+backoff when it raises.
 """
 
 import asyncio
 import logging
 
 from asgiref.sync import sync_to_async
+from django.conf import settings
 
 from daemons import services
 from daemons.models import Daemon, JobAction
 from jobs import services as job_services
 from jobs.models import ACTIVE_STATUSES, Job, JobStatus
+from orchestrator.backoff import Backoff
 from orchestrator.typed import Field, Schema
+from stash.connection.errors import StashError
 
 logger = logging.getLogger("daemons")
+
+# How often a step comes back to a job it watches, unless the kind says otherwise.
+POLL_SECONDS = 1.0
+# While Stash fails, the retries of a kind without a `job_interval_seconds` stop growing here.
+STASH_RETRY_CEILING_SECONDS = 300.0
 
 _JOB_OUTCOME_ACTION = {
     JobStatus.COMPLETED: JobAction.FINISHED,
@@ -37,9 +52,22 @@ HEARTBEAT_INTERVAL = Field(
 )
 
 
+def job_interval_field(default: int, description: str, max: int | None = 604_800) -> Field:
+    """The StashHog key every production daemon keeps for its pause between cycles (and the ceiling of its
+    retries while Stash fails); defaults differ per kind."""
+    return Field("job_interval_seconds", int, default, description, min=1, max=max)
+
+
+async def in_thread(function, *args):
+    """Run blocking Stash/ORM work off the event loop."""
+    return await sync_to_async(function, thread_sensitive=False)(*args)
+
+
 class BaseDaemon:
     kind: str = ""
     title: str = ""
+    # How the start log line names the kind, when not by its title.
+    log_title: str = ""
     description: str = ""
     config_schema: Schema = Schema(())
     default_auto_start: bool = False
@@ -50,14 +78,46 @@ class BaseDaemon:
         # A detached row handle: enough for foreign keys and the name, never saved whole.
         self._row = Daemon(pk=daemon_id, name=name)
         self.config = config
+        self.watching: Job | None = None
+        # Stash failures in a row: retries after 10 s, 20 s, 40 s … never longer than the kind's interval.
+        self.stash_failures = Backoff(first=settings.STASH_RETRY_FIRST_SECONDS)
         self._stopping = False
         self._wake = asyncio.Event()
 
     # --- the loop -----------------------------------------------------------------------------
 
-    async def run(self):
-        """The daemon's loop. Return only when `self.running` turns false."""
+    async def step(self) -> float:
+        """One unit of the kind's work; returns the seconds to wait before the next step."""
         raise NotImplementedError
+
+    async def run(self):
+        """The daemon's loop: steps until `self.running` turns false. Raises what a step raises (but
+        StashError, which is retried with backoff)."""
+        await self.log("INFO", f"{self.log_title or self.title} started with config: {self.config}")
+        while self.running:
+            await self.sleep(await self.run_step())
+
+    async def run_step(self) -> float:
+        """One step, with the shared handling of Stash failures; returns the seconds to wait."""
+        try:
+            return await self.step()
+        except StashError as error:
+            return await self._stash_failed(error)
+
+    async def _stash_failed(self, error: StashError) -> float:
+        # The step is abandoned with the job it watched: every kind finds its job again (its own active
+        # jobs, or the live job of a type), as after a restart, and says again what it watches.
+        self.watching = None
+        ceiling = self.config.get("job_interval_seconds", STASH_RETRY_CEILING_SECONDS)
+        delay = self.stash_failures.next_delay(ceiling)
+        await self.log("ERROR", f"Stash error: {error}; retrying in {delay:.0f} s")
+        await self.update_status(f"Stash is unreachable or failing, retrying in {delay:.0f} seconds: {error}")
+        return delay
+
+    async def stash_answered(self):
+        """Call after a Stash call succeeded: says so once when Stash had been failing."""
+        if self.stash_failures.reset():
+            await self.log("INFO", "Stash answers again")
 
     @property
     def running(self) -> bool:
@@ -112,23 +172,29 @@ class BaseDaemon:
         await self.log("INFO", f"Launched {job_type} job {job.pk}" + (f": {reason}" if reason else ""))
         return job
 
-    async def wait_for_job(self, job: Job, status_message: str, poll_seconds: float = 1.0) -> Job | None:
-        """Watch a job until it ends, showing `status_message` with a link to it.
-
-        Records FINISHED / FAILED / CANCELLED in the history (for jobs this daemon launched) and returns the
-        finished job, or None if the daemon is stopping (the job keeps running; `active_jobs()` finds it
-        again after a restart).
-        """
+    async def watch(self, job: Job, status_message: str):
+        """Watch `job` from now on, showing `status_message` with a link to it."""
+        self.watching = job
         await self.update_status(status_message, job_id=job.pk, job_type=job.type)
-        while self.running:
-            job = await sync_to_async(Job.objects.get)(pk=job.pk)
-            if job.is_finished:
-                if job.created_by == self.name:
-                    action = _JOB_OUTCOME_ACTION[job.status]
-                    await self.record_job_action(job, action, f"Job ended with status {job.status}")
-                return job
-            await self.sleep(poll_seconds)
-        return None
+
+    async def watched_end(self) -> Job | None:
+        """The watched job, reloaded, if it has ended (then it is no longer watched, and its outcome is in
+        the history for jobs this daemon launched); None while it is pending or running (`self.watching`
+        is then the reloaded job).
+
+        A job still running when the daemon stops goes on; `active_jobs()` finds it after a restart."""
+        job = await sync_to_async(Job.objects.get)(pk=self.watching.pk)
+        if not job.is_finished:
+            self.watching = job
+            return None
+        self.watching = None
+        if job.created_by == self.name:
+            await self.record_job_action(job, self.outcome_action(job), f"Job ended with status {job.status}")
+        return job
+
+    def outcome_action(self, job: Job) -> str:
+        """The history action recording how a watched job ended."""
+        return _JOB_OUTCOME_ACTION[job.status]
 
     async def cancel_job(self, job: Job, reason: str) -> Job:
         job = await sync_to_async(job_services.cancel_job)(job)

@@ -5,6 +5,7 @@ Start / Stop / Restart and to saved configurations within DAEMON_CONTROL_POLL_SE
 per daemon is active: it holds a lease on the row (owner token + heartbeat, taken by compare-and-set);
 any other host waits as a standby and takes over once the lease is older than DAEMON_LEASE_SECONDS.
 A loop that raises is logged with its traceback, shown as an error and restarted with backoff.
+`step_once()` (rundaemon --once) runs a single step under the lease instead.
 """
 
 import asyncio
@@ -26,6 +27,7 @@ from django.utils import timezone
 from daemons import services
 from daemons.models import ActualState, Daemon, DesiredState
 from daemons.registry import get_kind
+from orchestrator.backoff import Backoff
 from orchestrator.live.signals import status_changed
 
 logger = logging.getLogger("daemons.host")
@@ -34,6 +36,10 @@ STOP_GRACE_SECONDS = 5.0
 LOG_PURGE_INTERVAL_SECONDS = 3600.0
 # A loop that ran this long without raising is considered healthy again: backoff starts over.
 HEALTHY_AFTER_SECONDS = 60.0
+
+
+class HostedElsewhere(Exception):
+    """Another host holds the daemon's lease."""
 
 
 def db(func):
@@ -53,7 +59,8 @@ class DaemonHost:
         self.active = False
         self.applied_config_version = None
         self.applied_restart = None
-        self.failures = 0
+        # Crashes in a row: restarts wait 1 s, 2 s, 4 s … up to DAEMON_RESTART_BACKOFF_MAX_SECONDS.
+        self.crashes = Backoff(first=1.0)
         self.retry_at = 0.0
         self.loop_started = 0.0
         self._last_beat = 0.0
@@ -66,10 +73,7 @@ class DaemonHost:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, self.shutdown.set)
-        row = await db(Daemon.objects.get)(name=self.name)
-        self.daemon_id = row.pk
-        self._handle = Daemon(pk=row.pk, name=row.name)  # enough for log rows; never saved whole
-        self.cls = get_kind(row.kind)
+        await self._load()
         logger.info("Host %s:%s for daemon %s started", self.hostname, self.pid, self.name)
         while not self.shutdown.is_set():
             try:
@@ -81,6 +85,28 @@ class DaemonHost:
             await self._wait(settings.DAEMON_CONTROL_POLL_SECONDS)
         await self._shutdown()
         return 0
+
+    async def step_once(self) -> float:
+        """Run one step of the daemon here, with its configuration, whatever its desired state; return the
+        seconds the step asked to wait. The lease is held for the step only (so no host runs the loop
+        meanwhile); raises HostedElsewhere when another host holds it."""
+        row = await self._load()
+        if not await db(self._try_acquire)():
+            raise HostedElsewhere(
+                f"Daemon {self.name} is hosted by {row.lease_host}:{row.lease_pid}; "
+                "--once runs a step only while no host is active for it"
+            )
+        try:
+            return await self.cls(row.pk, row.name, services.effective_config(row)).run_step()
+        finally:
+            await db(self._release)()
+
+    async def _load(self) -> Daemon:
+        row = await db(Daemon.objects.get)(name=self.name)
+        self.daemon_id = row.pk
+        self._handle = Daemon(pk=row.pk, name=row.name)  # enough for log rows; never saved whole
+        self.cls = get_kind(row.kind)
+        return row
 
     async def _wait(self, seconds: float):
         try:
@@ -169,7 +195,7 @@ class DaemonHost:
                 await self._log("INFO", "Daemon stopped")
             elif row.actual_state != ActualState.STOPPED or row.current_status:
                 await db(services.clear_status)(self.daemon_id, actual_state=ActualState.STOPPED, started_at=None)
-            self.failures = 0
+            self.crashes.reset()
             self.retry_at = 0.0
             self.applied_restart = row.restart_requested
             return
@@ -177,7 +203,7 @@ class DaemonHost:
             await self._stop_loop(clear=True)
             await self._log("INFO", "Daemon restarting")
             loop_alive = False
-            self.failures = 0
+            self.crashes.reset()
             self.retry_at = 0.0
         if loop_alive:
             if row.config_version != self.applied_config_version:
@@ -207,9 +233,8 @@ class DaemonHost:
         if exc is None:
             exc = RuntimeError("The daemon loop returned although the daemon should be running")
         if time.monotonic() - self.loop_started > HEALTHY_AFTER_SECONDS:
-            self.failures = 0
-        self.failures += 1
-        delay = min(settings.DAEMON_RESTART_BACKOFF_MAX_SECONDS, 2 ** (self.failures - 1))
+            self.crashes.reset()
+        delay = self.crashes.next_delay(settings.DAEMON_RESTART_BACKOFF_MAX_SECONDS)
         self.retry_at = time.monotonic() + delay
         trace = "".join(traceback.format_exception(exc))
         summary = f"{type(exc).__name__}: {exc}"

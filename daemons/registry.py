@@ -1,39 +1,36 @@
 """The daemon-kind registry: one module per kind under daemons/kinds/, one line per kind here.
 
 Each registered kind has a Daemon row of the same name, created (with its default configuration) on
-migrate.
+migrate. REGISTRY maps each kind to the dotted path of its BaseDaemon subclass, imported on first use: a
+daemon host loads only its own kind, and this module imports none (the kinds import daemons.models,
+which asks here for titles).
 """
 
+from functools import cache
 
-def _build_registry() -> dict:
-    from daemons.kinds.auto_plan_applier import AutoPlanApplierDaemon
-    from daemons.kinds.auto_stash_generation import AutoStashGenerationDaemon
-    from daemons.kinds.auto_stash_sync import AutoStashSyncDaemon
-    from daemons.kinds.auto_video_analysis import AutoVideoAnalysisDaemon
-    from daemons.kinds.download_processor import DownloadProcessorDaemon
-    from daemons.kinds.test import TestDaemon
+from django.utils.module_loading import import_string
 
-    kinds = [
-        AutoStashSyncDaemon,
-        AutoStashGenerationDaemon,
-        AutoVideoAnalysisDaemon,
-        AutoPlanApplierDaemon,
-        DownloadProcessorDaemon,
-        TestDaemon,
-    ]
-    return {kind.kind: kind for kind in kinds}
+REGISTRY: dict[str, str] = {
+    "auto_stash_sync": "daemons.kinds.auto_stash_sync.AutoStashSyncDaemon",
+    "auto_stash_generation": "daemons.kinds.auto_stash_generation.AutoStashGenerationDaemon",
+    "auto_video_analysis": "daemons.kinds.auto_video_analysis.AutoVideoAnalysisDaemon",
+    "auto_plan_applier": "daemons.kinds.auto_plan_applier.AutoPlanApplierDaemon",
+    "download_processor": "daemons.kinds.download_processor.DownloadProcessorDaemon",
+    "test": "daemons.kinds.test.TestDaemon",
+}
 
 
-_REGISTRY = None
-
-
-def registry() -> dict:
-    """kind name -> BaseDaemon subclass (built lazily: kinds import models)."""
-    global _REGISTRY
-    if _REGISTRY is None:
-        _REGISTRY = _build_registry()
-    return _REGISTRY
+@cache
+def _load(path: str):
+    return import_string(path)
 
 
 def get_kind(kind: str):
-    return registry().get(kind)
+    """The BaseDaemon subclass registered as `kind` (its module imported now if it was not yet), else None."""
+    path = REGISTRY.get(kind)
+    return _load(path) if path else None
+
+
+def all_kinds() -> dict:
+    """kind name -> BaseDaemon subclass, for every registered kind (imports every kind module)."""
+    return {kind: get_kind(kind) for kind in REGISTRY}

@@ -24,9 +24,9 @@ class ConfigError(Exception):
 
 def ensure_daemon_rows(using: str = "default"):
     """Give every registered kind its row (with its typed default configuration)."""
-    from daemons.registry import registry
+    from daemons.registry import all_kinds
 
-    for kind, cls in registry().items():
+    for kind, cls in all_kinds().items():
         daemon, created = Daemon.objects.using(using).get_or_create(
             name=kind,
             defaults={

@@ -9,13 +9,28 @@ from django.utils.html import format_html
 
 from jobs.models import Job
 from jobs.services import JobError, cancel_job, retry_job
+from jobs.types import all_kinds
+
+
+class JobTypeFilter(admin.SimpleListFilter):
+    """Every registered type by its label, as the field's choices offered before types became a registry
+    (same query parameter, so saved filter links keep working)."""
+
+    title = "type"
+    parameter_name = "type__exact"
+
+    def lookups(self, request, model_admin):
+        return [(kind.type, kind.label) for kind in all_kinds()]
+
+    def queryset(self, request, queryset):
+        return queryset.filter(type=self.value()) if self.value() else queryset
 
 
 @admin.register(Job)
 class JobAdmin(admin.ModelAdmin):
     list_display = [
         "short_id",
-        "type",
+        "type_label",
         "status",
         "progress_percent",
         "message",
@@ -23,7 +38,7 @@ class JobAdmin(admin.ModelAdmin):
         "created_at",
         "finished_at",
     ]
-    list_filter = ["type", "status", "created_by"]
+    list_filter = [JobTypeFilter, "status", "created_by"]
     search_fields = ["id"]
     date_hierarchy = "created_at"
     actions = ["cancel_jobs", "retry_jobs"]
@@ -38,6 +53,10 @@ class JobAdmin(admin.ModelAdmin):
     @admin.display(description="Job", ordering="id")
     def short_id(self, job):
         return format_html('<span title="{}">{}</span>', job.pk, str(job.pk)[:8])
+
+    @admin.display(description="Type", ordering="type")
+    def type_label(self, job):
+        return job.type_label
 
     @admin.display(description="Progress", ordering="progress")
     def progress_percent(self, job):

@@ -5,13 +5,13 @@ from django.db.models import Count
 from django.utils import timezone
 
 from jobs.models import EXECUTING_STATUSES, Job, JobStatus
-from jobs.types import REGISTRY
+from jobs.types import all_kinds, get_kind
 from orchestrator.returning import from_rows, returning_columns
 
 
 def _saturated_types() -> list[str]:
     """Job types that already run at their concurrency limit."""
-    limited = {t: k.max_concurrent for t, k in REGISTRY.items() if k.max_concurrent}
+    limited = {k.type: k.max_concurrent for k in all_kinds() if k.max_concurrent}
     if not limited:
         return []
     counts = Job.objects.filter(status__in=EXECUTING_STATUSES, type__in=limited).values("type").annotate(n=Count("id"))
@@ -33,7 +33,7 @@ def _within_type_limits(candidates: list[Job]) -> list[Job]:
     """Drop candidates that would exceed their type's concurrency limit (counting each other)."""
     chosen, planned = [], {}
     for job in candidates:
-        kind = REGISTRY.get(job.type)
+        kind = get_kind(job.type)
         if kind is not None and kind.max_concurrent:
             if job.type not in planned:
                 _lock_type(job.type)
@@ -83,7 +83,7 @@ RETURNING {columns}
 
 def _claim_unlimited(worker: str, limit: int) -> list[Job]:
     """PostgreSQL's fast path: claim the `limit` oldest claimable jobs if none of them has a type limit."""
-    limited = [t for t, k in REGISTRY.items() if k.max_concurrent]
+    limited = [k.type for k in all_kinds() if k.max_concurrent]
     pending, now = JobStatus.PENDING.value, timezone.now()
     table, columns = connection.ops.quote_name(Job._meta.db_table), returning_columns(Job, table="job")
     params = [pending, limit, JobStatus.RUNNING.value, worker, now, now, "Started", now, pending, limited]

@@ -3,19 +3,8 @@ import uuid
 from django.db import models
 from django.db.models import Q
 
+from jobs.types import get_kind
 from orchestrator.paths import job_path
-
-
-class JobType(models.TextChoices):
-    SYNC = "sync", "Sync"
-    SYNC_SCENES = "sync_scenes", "Sync scenes"
-    ANALYSIS = "analysis", "Scene analysis"
-    APPLY_PLAN = "apply_plan", "Apply plan"
-    PROCESS_DOWNLOADS = "process_downloads", "Process downloads"
-    STASH_SCAN = "stash_scan", "Stash metadata scan"
-    STASH_GENERATE = "stash_generate", "Stash generate metadata"
-    CHECK_STASH_GENERATE = "check_stash_generate", "Check resource generation"
-    TEST = "test", "Test job"
 
 
 class JobStatus(models.TextChoices):
@@ -35,7 +24,8 @@ EXECUTING_STATUSES = (JobStatus.RUNNING, JobStatus.CANCELLING)
 
 class Job(models.Model):
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    type = models.CharField(max_length=50, choices=JobType.choices)
+    # A key of jobs.types.REGISTRY (no choices: a new type needs no migration).
+    type = models.CharField(max_length=50)
     status = models.CharField(max_length=20, choices=JobStatus.choices, default=JobStatus.PENDING)
     progress = models.FloatField(default=0)
     processed_items = models.PositiveIntegerField(default=0)
@@ -79,14 +69,16 @@ class Job(models.Model):
         ]
 
     def __str__(self):
-        return f"{self.get_type_display()} {str(self.id)[:8]} ({self.status})"
+        return f"{self.type_label} {str(self.id)[:8]} ({self.status})"
 
     def get_absolute_url(self):
         return job_path(self.pk)
 
     @property
-    def is_active(self) -> bool:
-        return self.status in ACTIVE_STATUSES
+    def type_label(self) -> str:
+        """The type's label ("Stash metadata scan"); the type itself when it is not registered."""
+        kind = get_kind(self.type)
+        return kind.label if kind else self.type
 
     @property
     def is_finished(self) -> bool:
@@ -114,7 +106,7 @@ class Job(models.Model):
         return {
             "id": str(self.id),
             "type": self.type,
-            "type_label": self.get_type_display(),
+            "type_label": self.type_label,
             "status": self.status,
             "progress": round(self.progress, 1),
             "processed_items": self.processed_items,

@@ -7,7 +7,7 @@ from orchestrator.job_queue import JobRef
 
 
 def _ref(job: Job) -> JobRef:
-    return JobRef(id=str(job.pk), type=job.type, type_label=job.get_type_display())
+    return JobRef(id=str(job.pk), type=job.type, type_label=job.type_label)
 
 
 class JobsQueue:

@@ -2,7 +2,8 @@
 
 One unit of work (`_step`) claims a job if a slot is free and reports whether it found work; the loop
 drains work and sleeps (interruptibly) only when idle. SIGTERM/SIGINT stop claiming, ask running
-handlers to stop, wait a little, and record anything still running as interrupted.
+handlers to stop, wait a little, and record anything still running as interrupted. Bounded modes
+(`runjobs --once`, `--max-jobs N`) claim only so many jobs and return once those have ended.
 """
 
 import logging
@@ -36,8 +37,21 @@ def worker_name() -> str:
 
 
 class Worker:
-    def __init__(self, concurrency: int = 2, name: str | None = None, poll: float | None = None):
+    def __init__(
+        self,
+        concurrency: int = 2,
+        name: str | None = None,
+        poll: float | None = None,
+        *,
+        once: bool = False,
+        max_jobs: int | None = None,
+    ):
+        """`once`: claim in one round only (what is pending, up to the free slots); `max_jobs`: claim at most
+        that many jobs. Either way `run()` returns when every claimed job has ended."""
         self.concurrency = concurrency
+        self.once = once
+        # Jobs this worker may still claim (None: no bound).
+        self.budget = max_jobs if max_jobs is not None else (concurrency if once else None)
         self.name = name or worker_name()
         self.poll = settings.JOB_POLL_SECONDS if poll is None else poll
         self.stopping = threading.Event()
@@ -57,6 +71,8 @@ class Worker:
         while not self.stopping.is_set():
             found = self._step()
             self._maintenance()
+            if self._bound_reached():
+                break
             if not found:
                 self._wake.wait(self.poll)
                 self._wake.clear()
@@ -67,16 +83,25 @@ class Worker:
         """Claim jobs for the free slots and start them. Returns whether it started any."""
         self._reap()
         free = self.concurrency - len(self._active)
+        if self.budget is not None:
+            free = min(free, self.budget)
         if free <= 0:
             return False
         _refresh_connection()
         jobs = claim_jobs(self.name, free)
+        if self.budget is not None:
+            self.budget = 0 if self.once else self.budget - len(jobs)
         for job in jobs:
             status_changed.send(sender=Job, instance=job)
             future = self._executor.submit(self._execute, job)
             self._active[job.pk] = future
             future.add_done_callback(lambda _f: self._wake.set())
         return bool(jobs)
+
+    def _bound_reached(self) -> bool:
+        """In a bounded mode: nothing more to claim and every claimed job has ended."""
+        self._reap()
+        return self.budget == 0 and not self._active
 
     def _reap(self):
         for job_id, future in list(self._active.items()):

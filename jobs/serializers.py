@@ -6,7 +6,8 @@ type accepts) live in jobs.services and jobs.types.
 
 from rest_framework import serializers
 
-from jobs.models import Job, JobStatus, JobType
+from jobs.models import Job, JobStatus
+from jobs.types import REGISTRY
 from orchestrator.api import RejectUnknownFieldsMixin
 
 
@@ -14,7 +15,7 @@ class JobSerializer(serializers.Serializer):
     """Read-only: the declared fields document the shape; the values come from `Job.to_state()`."""
 
     id = serializers.UUIDField()
-    type = serializers.ChoiceField(choices=JobType.choices)
+    type = serializers.ChoiceField(choices=list(REGISTRY))
     type_label = serializers.CharField()
     status = serializers.ChoiceField(choices=JobStatus.choices)
     progress = serializers.FloatField(help_text="0-100")
@@ -70,7 +71,7 @@ class JobFilterSerializer(serializers.Serializer):
         return cls(data=data)
 
     def validate_type(self, values):
-        return _check_choices(values, JobType.values, "job type", "job types")
+        return _check_choices(values, list(REGISTRY), "job type", "job types")
 
     def validate_status(self, values):
         return _check_choices(values, JobStatus.values, "status", "statuses")

@@ -15,9 +15,9 @@ from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from jobs.models import ACTIVE_STATUSES, TERMINAL_STATUSES, Job, JobStatus, JobType
+from jobs.models import ACTIVE_STATUSES, TERMINAL_STATUSES, Job, JobStatus
 from jobs.services import JobError, JobStateError, cancel_job, create_job, retry_job
-from jobs.types import REGISTRY, get_kind
+from jobs.types import REGISTRY, all_kinds, get_kind
 from orchestrator.paths import daemon_path
 from orchestrator.schema_forms import form_fields, other_errors
 
@@ -41,7 +41,7 @@ def job_list(request):
         "active_jobs": list(active),
         "history_page": Paginator(history, PAGE_SIZE).get_page(request.GET.get("page")),
         "filters": {key: filters.get(key, "") for key in ("type", "status", "created_by")},
-        "type_choices": JobType.choices,
+        "type_choices": [(kind.type, kind.label) for kind in all_kinds()],
         "status_choices": [(s.value, s.label) for s in TERMINAL_STATUSES],
         "daemon_choices": list(daemons),
         "page_size": PAGE_SIZE,
@@ -99,7 +99,7 @@ def job_run(request):
         except JobError as exc:
             messages.error(request, f"The job was not created: {exc.message}")
             return render(request, "jobs/run.html", _run_context(job_type, values, exc.errors), status=400)
-        messages.success(request, f"{job.get_type_display()} job created; a worker picks it up shortly.")
+        messages.success(request, f"{job.type_label} job created; a worker picks it up shortly.")
         return redirect(job)
     job_type = request.GET.get("type") or min(REGISTRY)
     errors = {} if get_kind(job_type) else {"type": [f"Unknown job type {job_type!r}."]}
@@ -112,7 +112,7 @@ def job_run(request):
 def _history_filters(params) -> dict:
     """Only known values filter; anything else is ignored rather than turned into an empty page."""
     filters = {}
-    if params.get("type") in JobType.values:
+    if params.get("type") in REGISTRY:
         filters["type"] = params["type"]
     if params.get("status") in TERMINAL_STATUSES:
         filters["status"] = params["status"]
@@ -138,14 +138,14 @@ def _run_context(job_type: str, values: dict, errors: dict) -> dict:
     kind = get_kind(job_type)
     parameter_errors = errors.get("parameters") if isinstance(errors.get("parameters"), dict) else {}
     kinds = [
-        {"type": k.type, "label": _type_label(k.type), "description": k.description}
-        for k in sorted(REGISTRY.values(), key=lambda k: k.type)
+        {"type": k.type, "label": k.label, "description": k.description}
+        for k in sorted(all_kinds(), key=lambda k: k.type)
     ]
     return {
         "kinds": kinds,
         "job_type": job_type,
         "kind": kind,
-        "kind_label": _type_label(job_type),
+        "kind_label": kind.label if kind else job_type,
         "fields": form_fields(kind.parameters, values, parameter_errors) if kind else [],
         "type_errors": errors.get("type", []),
         "other_errors": other_errors(kind.parameters, parameter_errors) if kind else [],
@@ -171,10 +171,6 @@ def format_duration(seconds: float | None) -> str:
         return f"{hours} h {minutes} min"
     days, hours = divmod(hours, 24)
     return f"{days} d {hours} h"
-
-
-def _type_label(job_type: str) -> str:
-    return JobType(job_type).label if job_type in JobType.values else job_type
 
 
 def _flat_errors(errors: dict) -> list[str]:

@@ -19,6 +19,8 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 
+from orchestrator import backoff
+
 logger = logging.getLogger(__name__)
 
 BACKOFF_MAX_SECONDS = 30.0
@@ -30,7 +32,7 @@ PR_SET_PDEATHSIG = 1
 
 def backoff_delay(failures: int) -> float:
     """Seconds to wait before restart number `failures`: 1, 2, 4, 8, 16, then 30 for good."""
-    return min(BACKOFF_MAX_SECONDS, 2.0 ** max(0, failures - 1))
+    return backoff.delay(failures, 1.0, BACKOFF_MAX_SECONDS)
 
 
 def die_with_parent(sig: int = signal.SIGTERM):

@@ -202,9 +202,9 @@ def stash_emulator(monkeypatch, settings):
 
 def known_daemons() -> str:
     """How error messages list the registered daemon names."""
-    from daemons.registry import registry
+    from daemons.registry import REGISTRY
 
-    return ", ".join(sorted(registry()))
+    return ", ".join(sorted(REGISTRY))
 
 
 @pytest.fixture(scope="session")

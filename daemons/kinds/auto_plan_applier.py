@@ -8,32 +8,13 @@ session and ignored later approvals). Changes that failed are not retried automa
 their reason on the plan's page.
 """
 
-from daemons.base import HEARTBEAT_INTERVAL, BaseDaemon
-from daemons.kinds.stash_common import in_thread
+from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
+from jobs.models import Job, JobStatus
+from jobs.types.apply_plan import plans_being_applied
 from orchestrator.typed import Field, Schema
+from stash.plans.apply import applicable_plans
 
-
-def _candidates(prefixes: list[str], auto_approve: bool) -> tuple[int, list[tuple[int, str, int]]]:
-    """(plans in draft/reviewing, [(id, name, changes to apply)] of those matching the prefixes)."""
-    from django.db.models import Count, Q
-
-    from stash.plans.models import AnalysisPlan, ChangeStatus, PlanStatus
-
-    wanted = [ChangeStatus.APPROVED, *([ChangeStatus.PENDING] if auto_approve else [])]
-    plans = AnalysisPlan.objects.filter(status__in=[PlanStatus.DRAFT, PlanStatus.REVIEWING]).order_by("created_at")
-    rows = list(
-        plans.annotate(applicable=Count("changes", filter=Q(changes__status__in=wanted))).values_list(
-            "id", "name", "applicable"
-        )
-    )
-    matching = [row for row in rows if not prefixes or any(row[1].startswith(p) for p in prefixes)]
-    return len(rows), [row for row in matching if row[2]]
-
-
-def _plans_being_applied() -> set[int]:
-    from jobs.queries import live_active_jobs
-
-    return {params.get("plan_id") for params in live_active_jobs("apply_plan").values_list("parameters", flat=True)}
+WAITING = "Waiting for plan application to complete"
 
 
 class AutoPlanApplierDaemon(BaseDaemon):
@@ -43,7 +24,7 @@ class AutoPlanApplierDaemon(BaseDaemon):
     config_schema = Schema(
         (
             HEARTBEAT_INTERVAL,
-            Field("job_interval_seconds", int, 60, "Seconds to wait between checks for plans to apply.", min=1),
+            job_interval_field(60, "Seconds to wait between checks for plans to apply.", max=None),
             Field(
                 "plan_prefix_filter",
                 list,
@@ -68,30 +49,45 @@ class AutoPlanApplierDaemon(BaseDaemon):
         )
     )
 
-    async def run(self):
-        await self.log("INFO", f"Auto Plan Applier Daemon started with config: {self.config}")
-        while self.running:
-            applied = await self.cycle()
-            seconds = self.config["job_interval_seconds"]
-            if not applied:
-                await self.update_status(f"No plans to process, sleeping for {seconds} seconds")
-            await self.sleep(seconds)
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        # The cycle under way: plans still to apply (None between cycles), those another job holds, how
+        # many it applied, and its auto-approval (read once per cycle, like the plans).
+        self.plans: list[tuple[int, str, int]] | None = None
+        self.busy: set[int] = set()
+        self.applied = 0
+        self.auto_approve = False
 
-    async def cycle(self) -> int:
-        # After a restart, first see the applies this daemon had started through to their end.
-        for job in await self.active_jobs("apply_plan"):
-            await self.wait_for_job(job, "Waiting for plan application to complete")
+    async def step(self) -> float:
+        if self.watching is not None:
+            finished = await self.watched_end()
+            if finished is None:
+                return POLL_SECONDS
+            if self.plans is not None:
+                await self.plan_applied(finished)
+        if self.plans is None:
+            # After a restart, first see the applies this daemon had started through to their end.
+            adopted = await self.active_jobs("apply_plan")
+            if adopted:
+                await self.watch(adopted[0], WAITING)
+                return POLL_SECONDS
+            await self.start_cycle()
+        return await self.apply_next()
+
+    async def start_cycle(self):
         await self.update_status("Checking for plans to apply")
         prefixes, auto_approve = self.config["plan_prefix_filter"], self.config["auto_approve_all_changes"]
-        total, plans = await in_thread(_candidates, prefixes, auto_approve)
+        total, plans = await in_thread(applicable_plans, prefixes, auto_approve)
         if total:
             await self.update_status(f"Found {total} plans, filtering by prefix")
-        busy = await in_thread(_plans_being_applied)
-        applied = 0
-        for plan_id, name, count in plans:
-            if not self.running:
-                break
-            if plan_id in busy:
+        self.busy = await in_thread(plans_being_applied)
+        self.plans, self.applied, self.auto_approve = plans, 0, auto_approve
+
+    async def apply_next(self) -> float:
+        """Launch the apply of the cycle's next plan and watch it; when none is left, end the cycle."""
+        while self.plans:
+            plan_id, name, count = self.plans.pop(0)
+            if plan_id in self.busy:
                 await self.log("DEBUG", f"Plan {plan_id} is already being applied by another job")
                 continue
             await self.update_status(f"Processing plan: {name}")
@@ -100,14 +96,21 @@ class AutoPlanApplierDaemon(BaseDaemon):
                 "apply_plan",
                 {
                     "plan_id": plan_id,
-                    "auto_approve": auto_approve,
+                    "auto_approve": self.auto_approve,
                     "create_missing": self.config["create_missing_entities"],
                 },
-                reason=f"Apply plan {plan_id} with auto_approve={auto_approve}",
+                reason=f"Apply plan {plan_id} with auto_approve={self.auto_approve}",
             )
             await self.update_status(f"Applying plan ID {plan_id}", job_id=job.pk, job_type=job.type)
-            finished = await self.wait_for_job(job, "Waiting for plan application to complete")
-            applied += 1
-            if finished is not None and finished.status != "completed":
-                await self.log("WARNING", f"Applying plan {plan_id} ended {finished.status}: {finished.error}")
-        return applied
+            await self.watch(job, WAITING)
+            return POLL_SECONDS
+        seconds, applied, self.plans = self.config["job_interval_seconds"], self.applied, None
+        if not applied:
+            await self.update_status(f"No plans to process, sleeping for {seconds} seconds")
+        return seconds
+
+    async def plan_applied(self, finished: Job):
+        self.applied += 1
+        if finished.status != JobStatus.COMPLETED:
+            plan_id = finished.parameters.get("plan_id")
+            await self.log("WARNING", f"Applying plan {plan_id} ended {finished.status}: {finished.error}")

@@ -7,54 +7,25 @@ the generation (the job sends stopJob, so Stash really stops) and record why. Ge
 a later cycle. `generated` is set by the job from what Stash reports, never by this daemon.
 """
 
-from daemons.base import HEARTBEAT_INTERVAL, BaseDaemon
-from daemons.kinds.stash_common import StashOutage, in_thread, report_stash_error, stash_answered
+from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
 from daemons.models import JobAction
-from jobs.models import Job
+from jobs.models import Job, JobStatus
+from jobs.queries import live_job_ids, live_job_types
 from orchestrator.typed import Field, Schema
-from stash.connection.errors import StashError
-
-# Up to this many scenes are sent to Stash by id; beyond it Stash walks the library (it skips what exists).
-MAX_SCENE_IDS = 1000
-
-
-def _idle_check() -> list[str]:
-    """Types of the live jobs (empty when the system is idle)."""
-    from jobs.queries import live_active_jobs
-
-    return sorted(live_active_jobs().values_list("type", flat=True))
+from stash.connection.config import get_client
+from stash.connection.follow import busy_queue, is_scan
+from stash.scenes.generation import scenes_to_generate
 
 
 def _stash_queue() -> list[dict]:
-    from stash.connection.config import get_client
-
-    return [job for job in get_client().job_queue() if job.get("status") in ("READY", "RUNNING", "STOPPING")]
-
-
-def _ungenerated() -> tuple[int, list[int]]:
-    from stash.models import Scene
-
-    ids = list(Scene.objects.filter(generated=False).order_by("id").values_list("id", flat=True)[: MAX_SCENE_IDS + 1])
-    if len(ids) <= MAX_SCENE_IDS:
-        return len(ids), ids
-    return Scene.objects.filter(generated=False).count(), []
+    return busy_queue(get_client())
 
 
 def _scans_in_progress() -> list[str]:
     """What scans are going on: our stash_scan jobs and scans in Stash's own queue."""
-    from jobs.queries import live_active_jobs
-
-    ours = [f"stash_scan job {pk}" for pk in live_active_jobs("stash_scan").values_list("pk", flat=True)]
-    in_stash = [
-        f"Stash job {job.get('id')} ({job.get('description')})"
-        for job in _stash_queue()
-        if str(job.get("description") or "").lower().startswith("scan")
-    ]
+    ours = [f"stash_scan job {pk}" for pk in live_job_ids("stash_scan")]
+    in_stash = [f"Stash job {job.get('id')} ({job.get('description')})" for job in _stash_queue() if is_scan(job)]
     return ours + in_stash
-
-
-def _reload(pk) -> Job:
-    return Job.objects.get(pk=pk)
 
 
 class AutoStashGenerationDaemon(BaseDaemon):
@@ -64,7 +35,7 @@ class AutoStashGenerationDaemon(BaseDaemon):
     config_schema = Schema(
         (
             HEARTBEAT_INTERVAL,
-            Field("job_interval_seconds", int, 3600, "Seconds to wait between generation cycles.", min=1, max=604_800),
+            job_interval_field(3600, "Seconds to wait between generation cycles."),
             Field(
                 "monitor_interval_seconds",
                 int,
@@ -78,46 +49,32 @@ class AutoStashGenerationDaemon(BaseDaemon):
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.outage = StashOutage()
+        # Whether this daemon cancelled the watched generation (for a scan).
+        self.cancelled = False
 
-    async def run(self):
-        await self.log("INFO", f"Auto Stash Generation Daemon started with config: {self.config}")
-        while self.running:
-            try:
-                await self.cycle()
-            except StashError as error:
-                await report_stash_error(self, self.outage, error, self.config["job_interval_seconds"])
-
-    async def rest(self, message: str):
-        seconds = self.config["job_interval_seconds"]
-        await self.update_status(message.format(n=seconds))
-        await self.sleep(seconds)
-
-    async def cycle(self):
+    async def step(self) -> float:
+        if self.watching is not None:
+            return await self.monitor()
         # After a restart, watch the generation this daemon already started instead of starting another.
         adopted = await self.active_jobs("stash_generate")
         if adopted:
-            await self.monitor(adopted[0])
-            await self.rest("Generation cycle complete, sleeping for {n} seconds")
-            return
+            return await self.start_monitoring(adopted[0])
         await self.update_status("Checking for running jobs")
-        active = await in_thread(_idle_check)
+        active = await in_thread(live_job_types)
         stash_busy = await in_thread(_stash_queue)
-        await stash_answered(self)
+        await self.stash_answered()
         if active or stash_busy:
             seconds = self.config["job_interval_seconds"]
             what = active + [f"Stash: {job.get('description')}" for job in stash_busy]
             await self.log("DEBUG", f"Found {len(what)} running/pending jobs: {what}")
             await self.log("INFO", f"Jobs are running, skipping generation check and sleeping for {seconds} seconds")
             await self.update_status(f"Jobs are running, sleeping for {seconds} seconds")
-            await self.sleep(seconds)
-            return
+            return seconds
         await self.update_status("Checking for scenes needing generation")
-        count, scene_ids = await in_thread(_ungenerated)
+        count, scene_ids = await in_thread(scenes_to_generate)
         if not count:
             await self.log("DEBUG", "All scenes have generated attribute set to true")
-            await self.rest("All scenes generated, sleeping for {n} seconds")
-            return
+            return await self.rest("All scenes generated, sleeping for {n} seconds")
         await self.log("INFO", f"Found {count} scenes with generated=false")
         await self.update_status(f"Starting metadata generation for {count} scenes")
         job = await self.launch_job(
@@ -125,37 +82,47 @@ class AutoStashGenerationDaemon(BaseDaemon):
             {"scene_ids": scene_ids},
             reason=f"Running metadata generation for {count} scenes with generated=false",
         )
-        await self.monitor(job)
-        await self.rest("Generation cycle complete, sleeping for {n} seconds")
+        return await self.start_monitoring(job)
 
-    async def monitor(self, job: Job):
-        """Watch the generation job to its end; cancel it (once) when a scan shows up."""
-        await self.update_status("Generating metadata", job_id=job.pk, job_type=job.type)
-        cancelled = False
-        while self.running:
-            job = await in_thread(_reload, job.pk)
-            if job.is_finished:
-                await self.finished(job, cancelled_by_us=cancelled)
-                return
-            if job.progress:
-                await self.log("DEBUG", f"Generation job progress: {job.progress:.0f}%")
-            if not cancelled:
-                scans = await in_thread(_scans_in_progress)
-                if scans:
-                    await self.log("INFO", f"Detected {len(scans)} scan jobs, cancelling generation job {job.pk}")
-                    await self.update_status("Cancelling generation due to scan jobs", job_id=job.pk, job_type=job.type)
-                    await self.cancel_job(job, "Cancelled due to detected scan jobs: " + ", ".join(scans))
-                    cancelled = True
-                    continue  # a pending job is cancelled at once: record it without waiting
-            await self.sleep(self.config["monitor_interval_seconds"] if not cancelled else 1.0)
+    async def rest(self, message: str) -> float:
+        seconds = self.config["job_interval_seconds"]
+        await self.update_status(message.format(n=seconds))
+        return seconds
 
-    async def finished(self, job: Job, cancelled_by_us: bool):
-        # LAUNCHED → (CANCELLED with our reason) → the outcome: the history tells the whole story once.
-        outcomes = {"completed": JobAction.FINISHED, "failed": JobAction.FAILED}
-        action = outcomes.get(job.status, JobAction.FINISHED if cancelled_by_us else JobAction.CANCELLED)
-        await self.record_job_action(job, action, f"Job ended with status {job.status}")
+    async def start_monitoring(self, job: Job) -> float:
+        self.cancelled = False
+        await self.watch(job, "Generating metadata")
+        return await self.monitor()
+
+    async def monitor(self) -> float:
+        """Check the watched generation: its end, or (once) a scan that calls for cancelling it."""
+        finished = await self.watched_end()
+        if finished is not None:
+            await self.generation_ended(finished)
+            return await self.rest("Generation cycle complete, sleeping for {n} seconds")
+        job = self.watching
+        if job.progress:
+            await self.log("DEBUG", f"Generation job progress: {job.progress:.0f}%")
+        if self.cancelled:
+            return POLL_SECONDS
+        scans = await in_thread(_scans_in_progress)
+        if not scans:
+            return self.config["monitor_interval_seconds"]
+        await self.log("INFO", f"Detected {len(scans)} scan jobs, cancelling generation job {job.pk}")
+        await self.update_status("Cancelling generation due to scan jobs", job_id=job.pk, job_type=job.type)
+        await self.cancel_job(job, "Cancelled due to detected scan jobs: " + ", ".join(scans))
+        self.cancelled = True
+        return await self.monitor()  # a pending job is cancelled at once: record it without waiting
+
+    def outcome_action(self, job: Job) -> str:
+        # LAUNCHED → (CANCELLED with our reason) → FINISHED: the history tells the whole story once.
+        if job.status == JobStatus.CANCELLED and self.cancelled:
+            return JobAction.FINISHED
+        return super().outcome_action(job)
+
+    async def generation_ended(self, job: Job):
         await self.log("INFO", f"Generation job {job.pk} completed with status: {job.status}")
-        if job.status == "completed":
+        if job.status == JobStatus.COMPLETED:
             result = job.result or {}
             await self.log(
                 "INFO",

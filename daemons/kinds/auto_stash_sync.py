@@ -5,16 +5,10 @@ anything was deleted; when something did, it starts an incremental sync job and 
 starts a second sync while one is pending or running, whoever started that one: it watches it instead.
 """
 
-from daemons.base import HEARTBEAT_INTERVAL, BaseDaemon
-from daemons.kinds.stash_common import StashOutage, in_thread, report_stash_error, stash_answered
-from orchestrator.typed import Field, Schema
-from stash.connection.errors import StashError
-
-
-def _running_sync():
-    from jobs.queries import live_active_jobs
-
-    return live_active_jobs("sync").order_by("created_at").first()
+from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
+from jobs.models import Job, JobStatus
+from jobs.queries import oldest_live_job
+from orchestrator.typed import Schema
 
 
 def _pending():
@@ -38,59 +32,45 @@ class AutoStashSyncDaemon(BaseDaemon):
     title = "Auto Stash Sync Daemon"
     description = "Starts an incremental sync whenever scenes changed in Stash."
     config_schema = Schema(
-        (
-            HEARTBEAT_INTERVAL,
-            Field(
-                "job_interval_seconds",
-                int,
-                300,
-                "Seconds to wait between checks for scenes changed in Stash.",
-                min=1,
-                max=604_800,
-            ),
-        )
+        (HEARTBEAT_INTERVAL, job_interval_field(300, "Seconds to wait between checks for scenes changed in Stash.")),
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.outage = StashOutage()
+        # Scenes Stash reported changed when the watched sync was launched (None: someone else's sync).
+        self.expected_scenes: int | None = None
 
-    async def run(self):
-        await self.log("INFO", f"Auto Stash Sync Daemon started with config: {self.config}")
-        while self.running:
-            try:
-                await self.cycle()
-            except StashError as error:
-                await report_stash_error(self, self.outage, error, self.config["job_interval_seconds"])
-
-    async def cycle(self):
-        seconds = self.config["job_interval_seconds"]
-        running = await in_thread(_running_sync)
+    async def step(self) -> float:
+        if self.watching is not None:
+            finished = await self.watched_end()
+            if finished is None:
+                return POLL_SECONDS
+            await self.sync_ended(finished)
+            return self.config["job_interval_seconds"]
+        running = await in_thread(oldest_live_job, "sync")
         if running is not None:
             # Someone (us before a restart, a user, the API) is already syncing: watch it, start nothing.
-            await self.watch(running, "Waiting for sync to complete", count=None)
-        else:
-            await self.update_status("Checking for scenes to sync")
-            pending = await in_thread(_pending)
-            await stash_answered(self)
-            if not pending.any:
-                await self.log("DEBUG", "No scenes pending sync from Stash")
-                await self.update_status(f"No pending scenes, sleeping for {seconds} seconds")
-                await self.sleep(seconds)
-                return
-            what = _describe(pending)
-            await self.log("INFO", f"Found {what} pending sync from Stash")
-            job = await self.launch_job("sync", {}, reason=f"Incremental sync for {what}")
-            await self.watch(job, f"Syncing {pending.scenes} scenes from Stash", count=pending.scenes)
-        if self.running:
-            await self.sleep(seconds)
+            self.expected_scenes = None
+            await self.watch(running, "Waiting for sync to complete")
+            return POLL_SECONDS
+        await self.update_status("Checking for scenes to sync")
+        pending = await in_thread(_pending)
+        await self.stash_answered()
+        if not pending.any:
+            seconds = self.config["job_interval_seconds"]
+            await self.log("DEBUG", "No scenes pending sync from Stash")
+            await self.update_status(f"No pending scenes, sleeping for {seconds} seconds")
+            return seconds
+        what = _describe(pending)
+        await self.log("INFO", f"Found {what} pending sync from Stash")
+        job = await self.launch_job("sync", {}, reason=f"Incremental sync for {what}")
+        self.expected_scenes = pending.scenes
+        await self.watch(job, f"Syncing {pending.scenes} scenes from Stash")
+        return POLL_SECONDS
 
-    async def watch(self, job, status: str, count: int | None):
-        finished = await self.wait_for_job(job, status)
-        if finished is None:
-            return  # stopping: the job goes on and is found again after a restart
-        if finished.status == "completed":
-            synced = (finished.result or {}).get("scenes_synced", count or 0)
+    async def sync_ended(self, finished: Job):
+        if finished.status == JobStatus.COMPLETED:
+            synced = (finished.result or {}).get("scenes_synced", self.expected_scenes or 0)
             await self.log("INFO", f"Sync job {finished.pk} completed: {synced} scenes synced")
             await self.update_status(f"Sync completed for {synced} scenes")
         else:

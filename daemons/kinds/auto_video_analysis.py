@@ -3,75 +3,35 @@
 Each cycle picks up to `batch_size` scenes with `video_analyzed=false` that are due (never failed, or
 their retry time has come) and that no live analysis job holds, starts one analysis job for them and
 watches it to its end. While due scenes remain, the next batch starts at once (the prior art waited the
-whole interval between batches); otherwise it sleeps `job_interval_seconds`, looking every
+whole interval between batches); otherwise it rests `job_interval_seconds`, looking every
 IDLE_CHECK_SECONDS for scenes that became due (a sync bringing new ones) so that they need not wait out
 the interval. One job of its own at a time: after a restart it watches the one it had started instead of
 starting another. It needs only the mirror, never Stash itself.
 """
 
 import math
-import time
+from datetime import timedelta
 
-from django.db.models import Q
 from django.utils import timezone
 
-from daemons.base import HEARTBEAT_INTERVAL, BaseDaemon
-from daemons.kinds.stash_common import in_thread
+from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
+from jobs.models import Job, JobStatus
+from jobs.types.analysis import held_scene_ids
 from orchestrator.typed import Field, Schema
 from stash.analysis.run import default_plan_name
+from stash.analysis.scenes import any_scene_due, scenes_due
 
 JOB_TYPE = "analysis"
-HELD_CHUNK = 1000
 # While resting with nothing to do, how often to look (cheaply) for scenes that became due.
 IDLE_CHECK_SECONDS = 5.0
 
 
-def _held_scene_ids() -> set[int]:
-    """Scenes in the parameters of analysis jobs that are pending or running on a live worker (anyone's)."""
-    from jobs.queries import live_active_jobs
-
-    held = set()
-    for parameters in live_active_jobs(JOB_TYPE).values_list("parameters", flat=True):
-        held.update(i for i in (parameters or {}).get("scene_ids", []) if isinstance(i, int))
-    return held
-
-
-def _due_scenes():
-    from stash.models import Scene
-
-    return Scene.objects.filter(video_analyzed=False).filter(
-        Q(video_analysis_retry_at__isnull=True) | Q(video_analysis_retry_at__lte=timezone.now())
-    )
-
-
-def _newest_due(limit: int, held: set[int]) -> list[int]:
-    # Held scenes are skipped here rather than with NOT IN: a user's job may hold more ids than SQLite
-    # accepts as query parameters.
-    ids = []
-    for scene_id in _due_scenes().order_by("-id").values_list("id", flat=True).iterator(chunk_size=max(limit, 500)):
-        if scene_id not in held:
-            ids.append(scene_id)
-            if len(ids) == limit:
-                break
-    return ids
-
-
 def _any_due() -> bool:
-    """Whether a scene is due that no live job holds (the cheap check made while resting)."""
-    return bool(_newest_due(1, _held_scene_ids()))
+    return any_scene_due(held_scene_ids())
 
 
 def _candidates(limit: int) -> tuple[int, list[int]]:
-    """(how many scenes are due for video analysis, the newest `limit` of them), leaving out held scenes."""
-    due = _due_scenes()
-    held = _held_scene_ids()
-    ids = _newest_due(limit, held)
-    if len(ids) < limit:
-        return len(ids), ids
-    held_list = sorted(held)
-    chunks = (held_list[i : i + HELD_CHUNK] for i in range(0, len(held_list), HELD_CHUNK))
-    held_due = sum(due.filter(pk__in=chunk).count() for chunk in chunks)
-    return due.count() - held_due, ids
+    return scenes_due(limit, held_scene_ids())
 
 
 class AutoVideoAnalysisDaemon(BaseDaemon):
@@ -81,14 +41,7 @@ class AutoVideoAnalysisDaemon(BaseDaemon):
     config_schema = Schema(
         (
             HEARTBEAT_INTERVAL,
-            Field(
-                "job_interval_seconds",
-                int,
-                600,
-                "Seconds to wait between checking for scenes needing video analysis.",
-                min=1,
-                max=604_800,
-            ),
+            job_interval_field(600, "Seconds to wait between checking for scenes needing video analysis."),
             Field("batch_size", int, 50, "Number of scenes to analyze in each batch.", min=1, max=10_000),
         )
     )
@@ -99,44 +52,32 @@ class AutoVideoAnalysisDaemon(BaseDaemon):
         # grows only if scenes arrive faster than batches finish.
         self.batch_number = 0
         self.batch_total = 0
+        # A rest that ends early when scenes become due: until when, and under which configuration (a new
+        # one ends it too, as it ends any wait).
+        self.resting_until = None
+        self.rest_config = None
 
-    async def run(self):
-        await self.log("INFO", f"Auto Video Analysis Daemon started with config: {self.config}")
-        while self.running:
-            await self.cycle()
-
-    async def rest(self, message: str, *, wake_on_work: bool = False):
-        """Sleep `job_interval_seconds`; with `wake_on_work`, wake as soon as scenes are due (a sync that
-        brings new scenes should not wait out the interval)."""
-        seconds = self.config["job_interval_seconds"]
-        await self.update_status(message.format(n=seconds))
-        if not wake_on_work:
-            await self.sleep(seconds)
-            return
-        deadline, config = time.monotonic() + seconds, self.config
-        while self.running and (left := deadline - time.monotonic()) > 0:
-            await self.sleep(min(IDLE_CHECK_SECONDS, left))
-            if self.config is not config:
-                return  # a new configuration (another interval, say) takes effect now, as with a plain sleep
-            if self.running and await in_thread(_any_due):
-                await self.log("DEBUG", "Scenes are due for video analysis: checking before the interval is up")
-                return
-
-    async def cycle(self):
+    async def step(self) -> float:
+        if self.watching is not None:
+            finished = await self.watched_end()
+            if finished is None:
+                return POLL_SECONDS
+            return await self.analysis_ended(finished)
+        if self.resting_until is not None and await self.still_resting():
+            return min(IDLE_CHECK_SECONDS, (self.resting_until - timezone.now()).total_seconds())
+        self.resting_until = None
         adopted = await self.active_jobs(JOB_TYPE)
         if adopted:
             # After a restart: its scenes are still held, so watch the job rather than start another.
             await self.log("INFO", f"Watching analysis job {adopted[0].pk} started before a restart")
-            await self.watch(adopted[0])
-            return
+            return await self.watch_batch(adopted[0])
         await self.update_status("Checking for scenes needing video analysis")
         size = self.config["batch_size"]
         pending, scene_ids = await in_thread(_candidates, size)
         if not scene_ids:
             self.batch_number = self.batch_total = 0
             await self.log("DEBUG", "No scenes pending video analysis")
-            await self.rest("No scenes to analyze, sleeping for {n} seconds", wake_on_work=True)
-            return
+            return await self.rest("No scenes to analyze, sleeping for {n} seconds", wake_on_work=True)
         if self.batch_number == 0:
             await self.log("INFO", f"Found {pending} scenes pending video analysis")
         self.batch_number += 1
@@ -149,26 +90,50 @@ class AutoVideoAnalysisDaemon(BaseDaemon):
             {"scene_ids": scene_ids, "plan_name": default_plan_name()},
             reason=f"Video tag analysis for {len(scene_ids)} scenes",
         )
-        await self.watch(job)
+        return await self.watch_batch(job)
 
-    async def watch(self, job):
-        count = len((job.parameters or {}).get("scene_ids", []))
-        finished = await self.wait_for_job(job, f"Analyzing video tags for {count} scenes")
-        if finished is None:
-            return  # stopping: the job goes on and is watched again after a restart
-        if finished.status == "completed":
-            result = finished.result or {}
-            await self.log(
-                "INFO",
-                f"Analysis job {finished.pk} completed: {result.get('scenes_analyzed', 0)} scenes analyzed, "
-                f"{result.get('scenes_failed', 0)} failed (retried later), "
-                f"{result.get('total_changes', 0)} changes proposed in plan {result.get('plan_id')}",
-            )
-            handled = result.get("scenes_analyzed", 0) + result.get("scenes_failed", 0)
-            if handled >= count > 0 and await in_thread(_any_due):
-                return  # more scenes are waiting: the next batch starts now, not after the interval
-            await self.rest("Analysis completed, sleeping for {n} seconds", wake_on_work=True)
-        else:
+    async def watch_batch(self, job: Job) -> float:
+        await self.watch(job, f"Analyzing video tags for {_scene_count(job)} scenes")
+        return POLL_SECONDS
+
+    async def rest(self, message: str, *, wake_on_work: bool = False) -> float:
+        """Rest `job_interval_seconds`; with `wake_on_work`, only until scenes are due (a sync that brings
+        new scenes should not wait out the interval)."""
+        seconds = self.config["job_interval_seconds"]
+        await self.update_status(message.format(n=seconds))
+        if not wake_on_work:
+            return seconds
+        self.resting_until = timezone.now() + timedelta(seconds=seconds)
+        self.rest_config = self.config
+        return min(IDLE_CHECK_SECONDS, seconds)
+
+    async def still_resting(self) -> bool:
+        """Whether a rest with `wake_on_work` goes on: not after a new configuration, nor once scenes are
+        due or the interval is up."""
+        if self.config is not self.rest_config:
+            return False
+        if await in_thread(_any_due):
+            await self.log("DEBUG", "Scenes are due for video analysis: checking before the interval is up")
+            return False
+        return timezone.now() < self.resting_until
+
+    async def analysis_ended(self, finished: Job) -> float:
+        if finished.status != JobStatus.COMPLETED:
             status = finished.status
             await self.log("WARNING", f"Analysis job {finished.pk} ended with status {status}: {finished.error}")
-            await self.rest(f"Analysis job ended with status {status}, sleeping for {{n}} seconds")
+            return await self.rest(f"Analysis job ended with status {status}, sleeping for {{n}} seconds")
+        result = finished.result or {}
+        await self.log(
+            "INFO",
+            f"Analysis job {finished.pk} completed: {result.get('scenes_analyzed', 0)} scenes analyzed, "
+            f"{result.get('scenes_failed', 0)} failed (retried later), "
+            f"{result.get('total_changes', 0)} changes proposed in plan {result.get('plan_id')}",
+        )
+        handled = result.get("scenes_analyzed", 0) + result.get("scenes_failed", 0)
+        if handled >= _scene_count(finished) > 0 and await in_thread(_any_due):
+            return 0.0  # more scenes are waiting: the next batch starts now, not after the interval
+        return await self.rest("Analysis completed, sleeping for {n} seconds", wake_on_work=True)
+
+
+def _scene_count(job: Job) -> int:
+    return len((job.parameters or {}).get("scene_ids", []))

@@ -8,59 +8,23 @@ When qBittorrent is not configured, unreachable or refuses the login, the status
 tries again later; logins themselves are rationed by stash.downloads.login so we never get banned.
 """
 
-from daemons.base import HEARTBEAT_INTERVAL, BaseDaemon
-from daemons.kinds.stash_common import in_thread
+from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
 from daemons.models import JobAction
-from orchestrator.typed import Field, Schema
+from jobs.models import Job, JobStatus
+from jobs.queries import oldest_live_job
+from jobs.types.process_downloads import start_scan
+from orchestrator.backoff import Backoff
+from orchestrator.typed import Schema
 from stash.downloads.errors import DownloadsError, QBittorrentError, Unreachable
+from stash.downloads.processing import pending_count
+from stash.downloads.scanning import release
 
 # While qBittorrent does not answer: retry after this long, doubling up to the daemon's interval.
 FIRST_RETRY_SECONDS = 10.0
 
 
-def _active_processing():
-    from jobs.queries import live_active_jobs
-
-    return live_active_jobs("process_downloads").order_by("created_at").first()
-
-
-def _pending() -> int:
-    from stash.downloads.processing import pending_count
-
-    return pending_count()
-
-
 def _start_scan(created_by: str):
-    from jobs.types.process_downloads import start_scan
-
     return start_scan(created_by=created_by)
-
-
-def _release(scan_job_id):
-    from stash.downloads.scanning import release
-
-    return release(scan_job_id)
-
-
-class Trouble:
-    """The current qBittorrent problem of the loop: spaces retries, logs each new problem once."""
-
-    def __init__(self):
-        self.failures = 0
-        self.message = ""
-
-    def next_delay(self, ceiling: float) -> float:
-        self.failures += 1
-        return min(float(ceiling), FIRST_RETRY_SECONDS * 2 ** (self.failures - 1))
-
-    def changed(self, message: str) -> bool:
-        changed, self.message = message != self.message, message
-        return changed
-
-    def clear(self) -> bool:
-        """Reset; True when there had been a problem (worth a log line)."""
-        had, self.failures, self.message = bool(self.message), 0, ""
-        return had
 
 
 class DownloadProcessorDaemon(BaseDaemon):
@@ -70,67 +34,66 @@ class DownloadProcessorDaemon(BaseDaemon):
     config_schema = Schema(
         (
             HEARTBEAT_INTERVAL,
-            Field(
-                "job_interval_seconds",
-                int,
-                300,
-                "Seconds to wait between checking for completed downloads to process.",
-                min=1,
-                max=604_800,
-            ),
+            job_interval_field(300, "Seconds to wait between checking for completed downloads to process."),
         )
     )
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.trouble = Trouble()
+        # The qBittorrent problem last reported (each new one is logged once), and its failures in a row.
+        self.problem = ""
+        self.unanswered = Backoff(first=FIRST_RETRY_SECONDS)
+        # Whether this cycle processed downloads (it says so when it goes to sleep).
+        self.processed = False
 
-    async def run(self):
-        await self.log("INFO", f"Download Processor Daemon started with config: {self.config}")
-        while self.running:
-            await self.cycle()
-
-    async def cycle(self):
-        seconds = self.config["job_interval_seconds"]
-        processed = False
-        running = await in_thread(_active_processing)
+    async def step(self) -> float:
+        if self.watching is not None:
+            return await self.follow()
+        self.processed = False
+        running = await in_thread(oldest_live_job, "process_downloads")
         if running is not None:
             # Someone (us before a restart, "Process now", the API) is already processing: watch, start nothing.
-            finished = await self.wait_for_job(running, "Waiting for download processing to complete")
-            if finished is None:
-                return
+            await self.watch(running, "Waiting for download processing to complete")
+            return POLL_SECONDS
+        await self.update_status("Checking qBittorrent for new downloads")
+        try:
+            pending = await in_thread(pending_count)
+        except DownloadsError as problem:
+            return await self.qbittorrent_problem(problem)
+        self.unanswered.reset()
+        if self.problem:
+            self.problem = ""
+            await self.log("INFO", "qBittorrent answers again")
+        if not pending:
+            return await self.scan_new_files()
+        await self.log("INFO", f"Found {pending} downloads pending processing")
+        job = await self.launch_job("process_downloads", {"scan": False}, reason=f"Process {pending} pending downloads")
+        await self.watch(job, f"Processing {pending} downloads")
+        return POLL_SECONDS
+
+    async def follow(self) -> float:
+        """The chain after a watched job: processing ended → scan; scan ended → sleep."""
+        finished = await self.watched_end()
+        if finished is None:
+            return POLL_SECONDS
+        if finished.type == "process_downloads":
             await self.processing_finished(finished)
-            processed = True
-        else:
-            await self.update_status("Checking qBittorrent for new downloads")
-            try:
-                pending = await in_thread(_pending)
-            except DownloadsError as problem:
-                await self.qbittorrent_problem(problem, seconds)
-                return
-            if self.trouble.clear():
-                await self.log("INFO", "qBittorrent answers again")
-            if pending:
-                await self.log("INFO", f"Found {pending} downloads pending processing")
-                job = await self.launch_job(
-                    "process_downloads", {"scan": False}, reason=f"Process {pending} pending downloads"
-                )
-                finished = await self.wait_for_job(job, f"Processing {pending} downloads")
-                if finished is None:
-                    return
-                await self.processing_finished(finished)
-                processed = True
-        if not await self.scan_new_files():
-            return
-        if processed:
+            self.processed = True
+            return await self.scan_new_files()
+        await self.scan_finished(finished)
+        return await self.rest()
+
+    async def rest(self) -> float:
+        seconds = self.config["job_interval_seconds"]
+        if self.processed:
             await self.update_status(f"Download processing cycle complete, sleeping for {seconds} seconds")
         else:
             await self.log("DEBUG", "No downloads pending processing")
             await self.update_status(f"No new downloads, sleeping for {seconds} seconds")
-        await self.sleep(seconds)
+        return seconds
 
-    async def processing_finished(self, job):
-        if job.status != "completed":
+    async def processing_finished(self, job: Job):
+        if job.status != JobStatus.COMPLETED:
             await self.log("WARNING", f"Process downloads job {job.pk} ended with status {job.status}: {job.error}")
             return
         result = job.result or {}
@@ -143,41 +106,38 @@ class DownloadProcessorDaemon(BaseDaemon):
         if result.get("failed_items"):
             await self.log("WARNING", f"Process downloads job had {result['failed_items']} failed items")
 
-    async def scan_new_files(self) -> bool:
+    async def scan_new_files(self) -> float:
         """Scan the folders of placed files no scan covers yet (a scan of ours still running after a
-        restart is watched instead). Returns False when the daemon is stopping."""
+        restart is watched instead); sleep when there is nothing to scan."""
         adopted = await self.active_jobs("stash_scan")
         if adopted:
             scan = adopted[0]
         else:
             scan = await in_thread(_start_scan, self.name)
             if scan is None:
-                return True
+                return await self.rest()
             folders = scan.parameters["paths"]
             await self.record_job_action(scan, JobAction.LAUNCHED, "Scan new content after processing downloads")
             await self.log("INFO", f"Launching Stash metadata scan job {scan.pk} of {len(folders)} folders: {folders}")
-        finished = await self.wait_for_job(scan, "Triggering Stash metadata scan")
-        if finished is None:
-            return False
-        if finished.status == "completed":
-            await self.log("INFO", f"Stash metadata scan job {finished.pk} completed successfully")
-        else:
-            # Its files wait for the next scan instead of being forgotten.
-            await in_thread(_release, finished.pk)
-            await self.log(
-                "WARNING", f"Stash scan job {finished.pk} ended with status {finished.status}: {finished.error}"
-            )
-        return True
+        await self.watch(scan, "Triggering Stash metadata scan")
+        return POLL_SECONDS
 
-    async def qbittorrent_problem(self, problem: DownloadsError, seconds: int):
+    async def scan_finished(self, scan: Job):
+        if scan.status == JobStatus.COMPLETED:
+            await self.log("INFO", f"Stash metadata scan job {scan.pk} completed successfully")
+            return
+        # Its files wait for the next scan instead of being forgotten.
+        await in_thread(release, scan.pk)
+        await self.log("WARNING", f"Stash scan job {scan.pk} ended with status {scan.status}: {scan.error}")
+
+    async def qbittorrent_problem(self, problem: DownloadsError) -> float:
         """Say what is wrong and try again later: soon (doubling) while qBittorrent does not answer, after
         the full interval for anything a person must fix (settings, credentials)."""
-        message = str(problem)
-        if isinstance(problem, Unreachable | QBittorrentError):
-            delay = self.trouble.next_delay(seconds)
-        else:
-            delay = seconds
-        if self.trouble.changed(message):
-            await self.log("ERROR" if isinstance(problem, Unreachable | QBittorrentError) else "WARNING", message)
+        message, seconds = str(problem), self.config["job_interval_seconds"]
+        unanswered = isinstance(problem, Unreachable | QBittorrentError)
+        delay = self.unanswered.next_delay(seconds) if unanswered else seconds
+        if message != self.problem:
+            self.problem = message
+            await self.log("ERROR" if unanswered else "WARNING", message)
         await self.update_status(f"{message}; retrying in {delay:.0f} seconds")
-        await self.sleep(delay)
+        return delay

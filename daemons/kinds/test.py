@@ -3,7 +3,7 @@
 import os
 import resource
 
-from daemons.base import BaseDaemon
+from daemons.base import POLL_SECONDS, BaseDaemon
 from orchestrator.typed import Field, Schema
 
 
@@ -15,6 +15,7 @@ class TestDaemon(BaseDaemon):
     __test__ = False  # not a pytest test class despite its name
     kind = "test"
     title = "Test Daemon"
+    log_title = "Test daemon"
     description = "Reports statuses, writes logs and launches a test job; for demos and tests."
     config_schema = Schema(
         (
@@ -29,37 +30,45 @@ class TestDaemon(BaseDaemon):
         )
     )
 
-    async def run(self):
-        iteration = 0
-        await self.log("INFO", f"Test daemon started with config: {self.config}")
-        while self.running:
-            iteration += 1
-            cfg = self.config
-            await self.update_status(f"Iteration {iteration}: checking for work")
-            if cfg["log_every"] and iteration % cfg["log_every"] == 0:
-                rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-                await self.log("INFO", f"Status check #{iteration}: peak memory {rss_mb:.0f} MB, pid {os.getpid()}")
-            if cfg["simulate_errors"] and iteration % cfg["error_every"] == 0:
-                raise SimulatedError(f"Simulated error at iteration {iteration}")
-            if cfg["launch_jobs"] and self._job_due(iteration):
-                await self._run_test_job(iteration)
-            if not self.running:
-                break
-            await self.update_status(f"Sleeping for {cfg['interval_seconds']:g} seconds")
-            await self.sleep(cfg["interval_seconds"])
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.iteration = 0
 
-    def _job_due(self, iteration: int) -> bool:
+    async def step(self) -> float:
+        if self.watching is not None:
+            finished = await self.watched_end()
+            if finished is None:
+                return POLL_SECONDS
+            await self.log("INFO", f"Test job {finished.pk} ended with status {finished.status}")
+            return await self.rest()
+        self.iteration += 1
+        cfg = self.config
+        await self.update_status(f"Iteration {self.iteration}: checking for work")
+        if cfg["log_every"] and self.iteration % cfg["log_every"] == 0:
+            rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+            await self.log("INFO", f"Status check #{self.iteration}: peak memory {rss_mb:.0f} MB, pid {os.getpid()}")
+        if cfg["simulate_errors"] and self.iteration % cfg["error_every"] == 0:
+            raise SimulatedError(f"Simulated error at iteration {self.iteration}")
+        if cfg["launch_jobs"] and self._job_due():
+            await self.watch_test_job()
+            return POLL_SECONDS
+        return await self.rest()
+
+    async def rest(self) -> float:
+        seconds = self.config["interval_seconds"]
+        await self.update_status(f"Sleeping for {seconds:g} seconds")
+        return seconds
+
+    def _job_due(self) -> bool:
         every = self.config["job_every"]
-        return iteration == 1 or (every > 0 and iteration % every == 0)
+        return self.iteration == 1 or (every > 0 and self.iteration % every == 0)
 
-    async def _run_test_job(self, iteration: int):
+    async def watch_test_job(self):
         # After a restart, keep watching a job this daemon already launched instead of starting another.
         running = await self.active_jobs("test")
         if running:
             job = running[0]
         else:
             params = {"steps": self.config["job_steps"], "step_seconds": self.config["job_step_seconds"]}
-            job = await self.launch_job("test", params, reason=f"Test job for iteration {iteration}")
-        finished = await self.wait_for_job(job, f"Waiting for test job (iteration {iteration})")
-        if finished is not None:
-            await self.log("INFO", f"Test job {finished.pk} ended with status {finished.status}")
+            job = await self.launch_job("test", params, reason=f"Test job for iteration {self.iteration}")
+        await self.watch(job, f"Waiting for test job (iteration {self.iteration})")

@@ -6,6 +6,7 @@ once, when the job starts. Scenes that could not be analysed now are listed in t
 `video_analyzed=false` and are retried later (by the AutoVideoAnalysisDaemon).
 """
 
+from jobs.queries import live_active_jobs
 from jobs.types import JobKind
 from orchestrator.typed import Field, Schema
 
@@ -65,9 +66,18 @@ def run(ctx, params: dict) -> dict:
 
 KIND = JobKind(
     type="analysis",
+    label="Scene analysis",
     handler=run,
     parameters=PARAMETERS,
     description="Analyze scenes' videos (AI video tagger or the built-in analyzer) into one plan of proposed changes.",
     # One at a time: each saturates the tagger (one video at a time) or this machine's CPU (ffmpeg).
     max_concurrent=1,
 )
+
+
+def held_scene_ids() -> set[int]:
+    """The scenes in the parameters of analysis jobs pending or running on a live worker (anyone's)."""
+    held = set()
+    for parameters in live_active_jobs("analysis").values_list("parameters", flat=True):
+        held.update(i for i in (parameters or {}).get("scene_ids", []) if isinstance(i, int))
+    return held

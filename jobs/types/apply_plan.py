@@ -5,6 +5,7 @@ stash.plans.apply; this module only maps the job's parameters and progress onto 
 time: two applies of one plan would race on the same scenes and markers.
 """
 
+from jobs.queries import live_active_jobs
 from jobs.types import JobKind
 from orchestrator.typed import Field, Schema
 
@@ -57,8 +58,14 @@ def run(ctx, params: dict) -> dict:
 
 KIND = JobKind(
     type="apply_plan",
+    label="Apply plan",
     handler=run,
     parameters=PARAMETERS,
     description="Apply an analysis plan's approved changes to Stash.",
     max_concurrent=1,
 )
+
+
+def plans_being_applied() -> set[int]:
+    """The plans that live apply_plan jobs (anyone's) have in hand."""
+    return {params.get("plan_id") for params in live_active_jobs("apply_plan").values_list("parameters", flat=True)}

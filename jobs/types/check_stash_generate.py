@@ -47,6 +47,7 @@ def run(ctx, params: dict) -> dict:
 
 KIND = JobKind(
     type="check_stash_generate",
+    label="Check resource generation",
     handler=run,
     parameters=PARAMETERS,
     description="Check in Stash which scenes miss covers, phashes (or heatmaps) and set `generated`.",

@@ -58,6 +58,7 @@ def start_scan(*, created_by: str = "", parent=None):
 
 KIND = JobKind(
     type="process_downloads",
+    label="Process downloads",
     handler=run,
     parameters=PARAMETERS,
     description="Place finished qBittorrent downloads in the library (hard link or copy), tag them, and scan them.",

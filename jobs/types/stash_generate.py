@@ -94,6 +94,7 @@ def record_generated(client, scope: list[int], include_heatmaps: bool, started) 
 
 KIND = JobKind(
     type="stash_generate",
+    label="Stash generate metadata",
     handler=run,
     parameters=PARAMETERS,
     description="Run Stash's metadata generation, follow it, and mark the scenes Stash really generated.",

@@ -51,6 +51,7 @@ def run(ctx, params: dict) -> dict:
 
 KIND = JobKind(
     type="stash_scan",
+    label="Stash metadata scan",
     handler=run,
     parameters=PARAMETERS,
     description="Run Stash's metadata scan on library folders and follow it until Stash finishes.",

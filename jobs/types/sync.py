@@ -30,6 +30,7 @@ def run(ctx, params: dict) -> dict:
 
 KIND = JobKind(
     type="sync",
+    label="Sync",
     handler=run,
     parameters=PARAMETERS,
     description="Mirror tags, performers, studios, scenes and markers from Stash (incremental or full).",

@@ -38,6 +38,7 @@ def run(ctx, params: dict) -> dict:
 
 KIND = JobKind(
     type="sync_scenes",
+    label="Sync scenes",
     handler=run,
     parameters=PARAMETERS,
     description="Re-read the given scenes from Stash (does not move the incremental sync watermark).",

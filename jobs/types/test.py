@@ -27,6 +27,7 @@ def run(ctx, params: dict) -> dict:
 
 KIND = JobKind(
     type="test",
+    label="Test job",
     handler=run,
     parameters=PARAMETERS,
     description="Runs timed steps that report progress; for demos and tests.",

@@ -16,6 +16,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from orchestrator import backoff
 from stash.analysis import local, tagger
 from stash.analysis.config import TAGGER, AnalysisSettings
 from stash.analysis.proposals import propose
@@ -48,7 +49,7 @@ def default_plan_name() -> str:
 def retry_delay(attempts: int) -> timedelta:
     """How long a scene waits after its `attempts`-th failed analysis."""
     first, ceiling = settings.VIDEO_ANALYSIS_RETRY_FIRST_SECONDS, settings.VIDEO_ANALYSIS_RETRY_MAX_SECONDS
-    return timedelta(seconds=min(ceiling, first * 2 ** min(max(attempts, 1) - 1, 30)))
+    return timedelta(seconds=backoff.delay(attempts, first, ceiling))
 
 
 class Batch:

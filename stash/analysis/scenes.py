@@ -1,7 +1,11 @@
-"""A scene as video analysis sees it, read from the mirror just before it is analysed."""
+"""A scene as video analysis sees it, read from the mirror just before it is analysed; and which scenes
+are due for analysis."""
 
 import re
 from dataclasses import dataclass
+
+from django.db.models import Q
+from django.utils import timezone
 
 # Markers within this many seconds of each other with the same title are the same marker.
 MARKER_TOLERANCE_SECONDS = 0.5
@@ -78,3 +82,49 @@ def load_scene(scene_id: int) -> SceneInput | None:
         markers=tuple(ExistingMarker(seconds, title) for seconds, title in markers),
         attempts=row["video_analysis_attempts"],
     )
+
+
+# --- which scenes are due (the video analysis daemon's questions) -------------------------------------------
+
+# Held scenes are counted in chunks of this many ids (query parameters are limited, on SQLite above all).
+HELD_CHUNK = 1000
+
+
+def _due():
+    from stash.models import Scene
+
+    return Scene.objects.filter(video_analyzed=False).filter(
+        Q(video_analysis_retry_at__isnull=True) | Q(video_analysis_retry_at__lte=timezone.now())
+    )
+
+
+def _newest_due(limit: int, held: set[int]) -> list[int]:
+    # Held scenes are skipped here rather than with NOT IN: a user's job may hold more ids than SQLite
+    # accepts as query parameters.
+    ids = []
+    for scene_id in _due().order_by("-id").values_list("id", flat=True).iterator(chunk_size=max(limit, 500)):
+        if scene_id not in held:
+            ids.append(scene_id)
+            if len(ids) == limit:
+                break
+    return ids
+
+
+def any_scene_due(held: set[int]) -> bool:
+    """Whether a scene not in `held` is due for video analysis (the cheap check made while idle)."""
+    return bool(_newest_due(1, held))
+
+
+def scenes_due(limit: int, held: set[int]) -> tuple[int, list[int]]:
+    """(how many scenes are due for video analysis, the newest `limit` of them), leaving out `held` scenes
+    (those a live analysis job has in hand).
+
+    Due: `video_analyzed` is false and the scene never failed, or its retry time has come."""
+    ids = _newest_due(limit, held)
+    if len(ids) < limit:
+        return len(ids), ids
+    held_list = sorted(held)
+    chunks = (held_list[i : i + HELD_CHUNK] for i in range(0, len(held_list), HELD_CHUNK))
+    due = _due()
+    held_due = sum(due.filter(pk__in=chunk).count() for chunk in chunks)
+    return due.count() - held_due, ids

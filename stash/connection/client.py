@@ -21,6 +21,7 @@ from collections import OrderedDict
 
 import requests
 
+from orchestrator.backoff import delay as backoff_delay
 from stash.connection import documents
 from stash.connection.errors import (
     StashAuthError,
@@ -137,7 +138,7 @@ class StashClient:
                 if attempt == attempts:
                     log.warning("Stash %s failed after %d attempt(s): %s", operation, attempt, failure.error)
                     raise failure.error from failure.__cause__
-                delay = min(self.backoff_max, self.backoff * 2 ** (attempt - 1))
+                delay = backoff_delay(attempt, self.backoff, self.backoff_max)
                 if failure.retry_after is not None:
                     delay = min(self.backoff_max, max(delay, failure.retry_after))
                 log.warning(

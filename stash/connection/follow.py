@@ -103,3 +103,17 @@ def _wait(seconds: float, wake: Callable[[], bool] | None, slice_seconds: float 
     deadline = time.monotonic() + seconds
     while (remaining := deadline - time.monotonic()) > 0 and not (wake and wake()):
         time.sleep(min(slice_seconds, remaining))
+
+
+# The statuses of a job in Stash's queue that keep Stash busy.
+BUSY = ("READY", "RUNNING", "STOPPING")
+
+
+def busy_queue(client) -> list[dict]:
+    """The jobs in Stash's own queue that are waiting, running or stopping (empty: Stash is idle)."""
+    return [job for job in client.job_queue() if job.get("status") in BUSY]
+
+
+def is_scan(stash_job: dict) -> bool:
+    """Whether a job of Stash's queue is a scan (its description is all Stash tells)."""
+    return str(stash_job.get("description") or "").lower().startswith("scan")

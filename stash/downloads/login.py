@@ -19,12 +19,14 @@ from datetime import timedelta
 from django.db.models import F
 from django.utils import timezone
 
+from orchestrator import backoff
 from stash.downloads.errors import LoginRefused
 from stash.downloads.models import QBittorrentLogin
 
 MAX_FAILED_LOGINS = 3
-# After the 1st and the 2nd rejection of the same credentials: seconds before an automatic retry.
-RETRY_AFTER_SECONDS = (300, 1800)
+# After the 1st and the 2nd rejection of the same credentials: seconds before an automatic retry (5 and
+# 30 minutes; the third rejection stops automatic logins altogether).
+RETRY_FIRST_SECONDS, RETRY_FACTOR, RETRY_MAX_SECONDS = 300, 6, 1800
 BAN_SECONDS = 3600
 QBITTORRENT_BANS_AFTER = 5
 
@@ -50,7 +52,7 @@ def before_login(fingerprint: str, *, interactive: bool = False):
             "and confirm there that qBittorrent's count was reset"
         )
     if row.failures and not interactive and fingerprint == row.rejected_fingerprint:
-        wait = RETRY_AFTER_SECONDS[min(row.failures, len(RETRY_AFTER_SECONDS)) - 1]
+        wait = backoff.delay(row.failures, RETRY_FIRST_SECONDS, RETRY_MAX_SECONDS, RETRY_FACTOR)
         retry_at = row.last_failure_at + timedelta(seconds=wait)
         if retry_at > now:
             times = "once" if row.failures == 1 else f"{row.failures} times"

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from django.db import transaction
+from django.db.models import Count, Q
 from django.utils import timezone
 
 from stash.connection.errors import StashError, StashGraphQLError
@@ -342,3 +343,19 @@ class PlanApplier:
 def apply_plan(client, plan_id: int, options: ApplyOptions = ApplyOptions(), **callbacks) -> dict:
     """Apply the plan's selected changes (see the module docstring); returns the counts."""
     return PlanApplier(client, plan_id, options, **callbacks).run()
+
+
+def applicable_plans(prefixes: list[str], auto_approve: bool) -> tuple[int, list[tuple[int, str, int]]]:
+    """(how many plans are in draft or reviewing, [(id, name, changes to apply)] of those whose name starts
+    with one of `prefixes` (all of them when there are none) and that have something to apply), oldest first.
+
+    Something to apply: approved changes, or pending ones too with `auto_approve`."""
+    wanted = [ChangeStatus.APPROVED, *([ChangeStatus.PENDING] if auto_approve else [])]
+    plans = AnalysisPlan.objects.filter(status__in=[PlanStatus.DRAFT, PlanStatus.REVIEWING]).order_by("created_at")
+    rows = list(
+        plans.annotate(applicable=Count("changes", filter=Q(changes__status__in=wanted))).values_list(
+            "id", "name", "applicable"
+        )
+    )
+    matching = [row for row in rows if not prefixes or any(row[1].startswith(p) for p in prefixes)]
+    return len(rows), [row for row in matching if row[2]]

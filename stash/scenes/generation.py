@@ -71,3 +71,17 @@ def record_generation_state(
 def scenes_need_generation() -> bool:
     """The generation daemon's cheap question; served by the partial index on generated=false."""
     return Scene.objects.filter(generated=False).exists()
+
+
+# Up to this many scenes are sent to Stash by id; beyond it Stash walks the library (it skips what exists).
+MAX_SCENE_IDS = 1000
+
+
+def scenes_to_generate() -> tuple[int, list[int]]:
+    """(how many scenes have `generated=false`, their ids) — no ids when there are more than MAX_SCENE_IDS:
+    generation then covers the whole library."""
+    ungenerated = Scene.objects.filter(generated=False)
+    ids = list(ungenerated.order_by("id").values_list("id", flat=True)[: MAX_SCENE_IDS + 1])
+    if len(ids) <= MAX_SCENE_IDS:
+        return len(ids), ids
+    return ungenerated.count(), []

@@ -10,6 +10,7 @@ import pytest
 
 from daemons import services
 from daemons.models import ActualState, Daemon, DaemonJobHistory, DaemonLog, DesiredState
+from jobs.models import Job, JobStatus
 from tests.conftest import ROOT, known_daemons, wait_for
 
 pytestmark = pytest.mark.processes
@@ -166,3 +167,39 @@ def test_the_test_daemon_launches_and_watches_a_job_through_a_worker(processes):
     assert actions[0] == ("LAUNCHED", "Test job for iteration 1")
     assert actions[1] == ("FINISHED", "Job ended with status completed")
     assert str(DaemonJobHistory.objects.first().job_uuid) == d.current_job_id
+
+
+def rundaemon(env, *args) -> subprocess.CompletedProcess:
+    argv = [sys.executable, str(ROOT / "manage.py"), "rundaemon", *args]
+    return subprocess.run(argv, env=env, capture_output=True, text=True, timeout=60)
+
+
+def test_once_runs_one_step_and_exits_zero_leaving_what_the_step_wrote(proc_env):
+    configure(launch_jobs=True)
+    result = rundaemon(proc_env, "test", "--once")
+    assert result.returncode == 0, result.stderr
+    assert "test: one step run; status: 'Waiting for test job (iteration 1)'" in result.stdout
+    assert "next step in 1 s" in result.stdout
+    [job] = Job.objects.filter(created_by="test")
+    assert job.status == JobStatus.PENDING  # launched, never waited for
+    assert list(DaemonJobHistory.objects.values_list("action", flat=True)) == ["LAUNCHED"]
+    d = daemon()
+    assert (d.current_status, d.current_job_id) == ("Waiting for test job (iteration 1)", str(job.pk))
+    assert (d.lease_owner, d.actual_state, d.desired_state) == ("", ActualState.STOPPED, DesiredState.STOPPED)
+    assert logs("Test daemon started with config") == 0  # the loop's line: no loop ran
+
+
+def test_once_with_an_unknown_name_exits_non_zero_and_lists_known_names(proc_env):
+    result = rundaemon(proc_env, "no_such_daemon", "--once")
+    assert result.returncode != 0
+    assert f"Unknown daemon 'no_such_daemon'. Known daemons: {known_daemons()}" in result.stderr
+
+
+def test_once_is_refused_while_another_host_is_active(processes):
+    configure()
+    host = processes.manage("rundaemon", "test")
+    wait_for(lambda: host_is_active(host.pid), timeout=30, message="host to take the lease")
+    result = rundaemon(processes.env, "test", "--once")
+    assert result.returncode != 0
+    assert f"Daemon test is hosted by {daemon().lease_host}:{host.pid}" in result.stderr
+    assert host_is_active(host.pid)

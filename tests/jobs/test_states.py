@@ -1,5 +1,6 @@
 """Job state machine, claims, limits, retry and retention, in-process."""
 
+import dataclasses
 import threading
 from datetime import timedelta
 
@@ -10,7 +11,7 @@ from django.utils import timezone
 from jobs import services
 from jobs.claim import claim_jobs
 from jobs.models import Job, JobStatus
-from jobs.types import REGISTRY, JobKind
+from jobs.types import REGISTRY, get_kind
 
 
 def claim_next(worker):
@@ -111,12 +112,13 @@ def test_finished_jobs_past_retention_are_purged(settings):
     assert set(Job.objects.values_list("pk", flat=True)) == {recent.pk, running.pk}
 
 
+# The test type with a concurrency limit of one, registered by dotted path like any type.
+LIMITED_TEST = dataclasses.replace(get_kind("test"), max_concurrent=1)
+
+
 @pytest.fixture
 def limited_test_type(monkeypatch):
-    kind = REGISTRY["test"]
-    monkeypatch.setitem(
-        REGISTRY, "test", JobKind(kind.type, kind.handler, kind.parameters, kind.description, max_concurrent=1)
-    )
+    monkeypatch.setitem(REGISTRY, "test", f"{__name__}.LIMITED_TEST")
 
 
 @pytest.mark.django_db

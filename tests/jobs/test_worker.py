@@ -2,12 +2,14 @@
 
 import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
 from jobs import services
 from jobs.models import Job, JobStatus
-from tests.conftest import wait_for
+from tests.conftest import ROOT, wait_for
 
 pytestmark = pytest.mark.processes
 
@@ -89,3 +91,40 @@ def test_a_zero_step_test_job_is_a_no_op_that_completes(processes):
     wait_for(lambda: job_status(job) == JobStatus.COMPLETED, timeout=30, message="no-op job completed")
     job.refresh_from_db()
     assert job.result == {"steps_completed": 0} and job.progress == 100
+
+
+def run_manage(env, *args, timeout=60) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, str(ROOT / "manage.py"), *args], env=env, capture_output=True, text=True, timeout=timeout
+    )
+
+
+def test_once_runs_what_is_pending_for_its_slots_to_the_end_then_exits_zero(proc_env):
+    jobs = [services.create_job("test", {"steps": 2, "step_seconds": 0.1}) for _ in range(3)]
+    result = run_manage(proc_env, "runjobs", "--once", "--concurrency", "2")
+    assert result.returncode == 0, result.stderr
+    statuses = [job_status(job) for job in jobs]
+    assert statuses == [JobStatus.COMPLETED, JobStatus.COMPLETED, JobStatus.PENDING]  # oldest first, two slots
+    assert not Job.objects.filter(status__in=[JobStatus.RUNNING, JobStatus.CANCELLING]).exists()
+
+
+def test_once_with_nothing_pending_exits_zero_at_once(proc_env):
+    result = run_manage(proc_env, "runjobs", "--once")
+    assert result.returncode == 0, result.stderr
+    assert not Job.objects.exists()
+
+
+def test_max_jobs_exits_after_that_many_jobs_ended_and_claims_no_more(proc_env, processes):
+    first = services.create_job("test", {"steps": 1, "step_seconds": 0})
+    worker = processes.manage("runjobs", "--max-jobs", "2", "--concurrency", "1")
+    wait_for(lambda: job_status(first) == JobStatus.COMPLETED, timeout=30, message="the first job")
+    assert worker.poll() is None  # one job ended out of two: it waits for the next one
+    second, third = (services.create_job("test", {"steps": 1, "step_seconds": 0}) for _ in range(2))
+    assert worker.wait(timeout=30) == 0
+    assert (job_status(second), job_status(third)) == (JobStatus.COMPLETED, JobStatus.PENDING)
+
+
+def test_max_jobs_must_be_positive(proc_env):
+    result = run_manage(proc_env, "runjobs", "--max-jobs", "0")
+    assert result.returncode != 0
+    assert "--max-jobs must be at least 1" in result.stderr

@@ -3,7 +3,7 @@ import sys
 
 from django.core.management.base import BaseCommand, CommandError
 
-from daemons.host import DaemonHost
+from daemons.host import DaemonHost, HostedElsewhere
 from daemons.models import Daemon
 from daemons.registry import get_kind
 from daemons.services import unknown_daemon_message
@@ -22,13 +22,35 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("name", help="Daemon name, e.g. auto_stash_sync")
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help=(
+                "Run one step of the daemon in this process, whatever its desired state, and exit 0. The step "
+                "writes its statuses, logs and jobs as usual (it launches jobs, never waits for them). The "
+                "lease is held for the step only; refused while another host is active for the daemon."
+            ),
+        )
 
-    def handle(self, *args, name, **options):
+    def handle(self, *args, name, once, **options):
         tag_connection(f"rundaemon:{name}", relaxed_commits=True)
         daemon = Daemon.objects.filter(name=name).first()
         if daemon is None or get_kind(daemon.kind) is None:
             raise CommandError(unknown_daemon_message(name))
+        if once:
+            self.step_once(name)
+            return
         code = asyncio.run(DaemonHost(name).serve())
         flush(2.0)
         if code:
             raise CommandError(f"Daemon host exited with code {code}", returncode=code)
+
+    def step_once(self, name: str):
+        try:
+            seconds = asyncio.run(DaemonHost(name).step_once())
+        except HostedElsewhere as refused:
+            raise CommandError(str(refused)) from None
+        finally:
+            flush(2.0)
+        status = Daemon.objects.get(name=name).current_status
+        self.stdout.write(f"{name}: one step run; status: {status!r}; it asked for the next step in {seconds:g} s")

@@ -18,12 +18,22 @@ class Command(BaseCommand):
 
     def add_arguments(self, parser):
         parser.add_argument("--concurrency", type=int, default=2, help="Jobs run at once (default 2).")
+        parser.add_argument(
+            "--once",
+            action="store_true",
+            help="Claim the pending jobs that fit the free slots (one claim), run them to their end, exit.",
+        )
+        parser.add_argument(
+            "--max-jobs", type=int, default=None, help="Exit once this many jobs have ended (claims no more)."
+        )
 
-    def handle(self, *args, concurrency, **options):
+    def handle(self, *args, concurrency, once, max_jobs, **options):
         if concurrency < 1 or concurrency > 64:
             raise CommandError("--concurrency must be between 1 and 64")
+        if max_jobs is not None and max_jobs < 1:
+            raise CommandError("--max-jobs must be at least 1")
         tag_connection("runjobs", relaxed_commits=True)
-        worker = Worker(concurrency=concurrency)
+        worker = Worker(concurrency=concurrency, once=once, max_jobs=max_jobs)
         signal.signal(signal.SIGTERM, worker.request_stop)
         signal.signal(signal.SIGINT, worker.request_stop)
         worker.run()

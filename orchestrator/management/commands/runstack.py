@@ -181,9 +181,9 @@ def _prepare_daemons() -> int:
 
 def _daemon_names() -> list[str]:
     from daemons.models import Daemon
-    from daemons.registry import registry
+    from daemons.registry import REGISTRY
 
-    names = list(Daemon.objects.filter(kind__in=list(registry())).order_by("name").values_list("name", flat=True))
+    names = list(Daemon.objects.filter(kind__in=list(REGISTRY)).order_by("name").values_list("name", flat=True))
     connections.close_all()
     return names
 
@@ -253,9 +253,11 @@ def _warm_up():
     import daemons.host  # noqa: F401
     import jobs.runner  # noqa: F401
     import orchestrator.asgi  # noqa: F401
-    from daemons.registry import registry
+    from daemons.registry import all_kinds as all_daemon_kinds
+    from jobs.types import all_kinds as all_job_kinds
 
-    registry()
+    all_daemon_kinds()
+    all_job_kinds()
     get_resolver().url_patterns  # noqa: B018  (imports every view module)
     for path in sorted((Path(settings.BASE_DIR) / "templates").rglob("*.html")):
         try:

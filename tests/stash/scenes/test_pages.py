@@ -56,8 +56,8 @@ def listed(response) -> list[int]:
 def ensure_registered(monkeypatch, job_type):
     """Use the real job type: registered already, or (while it is being wired up) from its module."""
     if get_kind(job_type) is None:
-        module = pytest.importorskip(f"jobs.types.{job_type}", reason=f"job type {job_type} not written yet")
-        monkeypatch.setitem(REGISTRY, job_type, module.KIND)
+        pytest.importorskip(f"jobs.types.{job_type}", reason=f"job type {job_type} not written yet")
+        monkeypatch.setitem(REGISTRY, job_type, f"jobs.types.{job_type}.KIND")
 
 
 # --- login ---------------------------------------------------------------------------------------
