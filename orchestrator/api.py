@@ -1,12 +1,16 @@
-"""What every DRF API of the project shares: error shapes for the schema, paging, 409, unknown fields."""
+"""What every DRF API of the project shares: error shapes for the schema, paging, 409, unknown fields, and
+changing a settings row."""
 
 from collections.abc import Mapping
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.exceptions import APIException
+from rest_framework.exceptions import APIException, ValidationError
 from rest_framework.pagination import LimitOffsetPagination
+
+from orchestrator.env_fields import env_field_errors
 
 DETAIL = inline_serializer("Detail", {"detail": serializers.CharField()})
 FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description='Per-field errors: {"field": ["message"]}.')
@@ -35,3 +39,18 @@ class RejectUnknownFieldsMixin:
             if unknown:
                 raise serializers.ValidationError({key: ["Unknown field."] for key in unknown})
         return super().validate(attrs)
+
+
+def change_settings_row(row, changes: dict, env_overrides: dict[str, str]):
+    """Apply an API's validated `changes` to a settings row and check the row (its clean()); the caller
+    saves. A field the environment decides may come only with its stored value (orchestrator/env_fields).
+    Raises DRF's ValidationError with per-field messages, the row then holding unsaved values only."""
+    locked = env_field_errors(row, changes, env_overrides)
+    if locked:
+        raise ValidationError(locked)
+    for name, value in changes.items():
+        setattr(row, name, value)
+    try:
+        row.full_clean()
+    except DjangoValidationError as exc:
+        raise ValidationError(exc.message_dict) from None

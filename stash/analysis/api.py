@@ -5,15 +5,12 @@ both change only the fields given. A field the environment decides cannot be cha
 with a different value is refused, sending back what GET returned is not.
 """
 
-from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema, extend_schema_field, inline_serializer
 from rest_framework import serializers
-from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orchestrator.api import FIELD_ERRORS
-from orchestrator.env_fields import env_field_errors
+from orchestrator.api import FIELD_ERRORS, change_settings_row
 from stash.analysis import config
 from stash.analysis.models import VideoAnalysisSettings
 
@@ -98,14 +95,6 @@ class VideoAnalysisSettingsView(APIView):
         incoming = VideoAnalysisSettingsSerializer(data=request.data, partial=True)
         incoming.is_valid(raise_exception=True)
         changes = dict(incoming.validated_data)
-        locked = env_field_errors(row, changes, config.env_overrides())
-        if locked:
-            raise ValidationError(locked)
-        for name, value in changes.items():
-            setattr(row, name, value)
-        try:
-            row.full_clean()
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from None
+        change_settings_row(row, changes, config.env_overrides())
         row.save()
         return Response(VideoAnalysisSettingsSerializer(row).data)

@@ -12,8 +12,7 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orchestrator.api import DETAIL, FIELD_ERRORS
-from orchestrator.env_fields import env_field_errors
+from orchestrator.api import DETAIL, FIELD_ERRORS, change_settings_row
 from stash.connection import config, validation
 from stash.connection.errors import StashError
 from stash.connection.models import StashSettings
@@ -120,15 +119,7 @@ class StashSettingsView(APIView):
         changes = dict(incoming.validated_data)
         if "api_key" in changes:
             changes["api_key"] = (changes["api_key"] or "").strip()
-        locked = env_field_errors(row, changes, config.env_overrides())
-        if locked:
-            raise ValidationError(locked)
-        for name, value in changes.items():
-            setattr(row, name, value)
-        try:
-            row.full_clean()
-        except DjangoValidationError as exc:
-            raise ValidationError(exc.message_dict) from None
+        change_settings_row(row, changes, config.env_overrides())
         problem = config.connection_problem(row, before)
         if problem:
             field, message = problem
