@@ -1,6 +1,7 @@
 """Run the benchmarks (`make bench`): `bench/run.py` runs them all, `bench/run.py <name> …` some.
 
 Issue 2: the live path, job claims, memory. Issue 3: the generation check and Stash sync throughput.
+Issue 12: how fast daemons react to a job's end and idle workers pick up a new job.
 
 Each result is printed on stdout as `BENCH <name> <value> <unit>`; progress and details go to stderr.
 All benchmarks share one fresh PostgreSQL database and one Redis channel prefix (see bench/common.py),
@@ -17,7 +18,16 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-BENCHMARKS = ("status_latency", "fanout", "job_claims", "memory", "generation_check", "stash_sync")
+BENCHMARKS = (
+    "status_latency",
+    "fanout",
+    "job_claims",
+    "memory",
+    "generation_check",
+    "stash_sync",
+    "daemon_reaction",
+    "job_pickup",
+)
 
 
 def _terminate(signum, frame):

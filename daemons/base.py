@@ -7,21 +7,27 @@ step never sleeps and never waits for a job to end: a kind that watches a job ke
 job back, then handles the outcome in that step. It never does heavy work itself.
 
 `run()` owns the loop: the start log line, the steps, the shared backoff while Stash fails (a StashError
-raised by a step), and the waits between steps, which end early on a stop request or a new
-configuration. The host (daemons/host.py) starts and stops `run()`, heartbeats, and restarts it with
-backoff when it raises.
+raised by a step), and the waits between steps, which end early on a stop request, a new configuration
+or a wake-up (orchestrator/wakeups.py): the end of the watched job, or the news a rest waits for
+(`rest_until_news()`: new plans for the applier, new scenes for generation and analysis). The host
+(daemons/host.py) starts and stops `run()`, heartbeats, and restarts it with backoff when it raises.
 """
 
 import asyncio
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.utils import timezone
 
 from daemons import services
 from daemons.models import Daemon, JobAction
 from jobs import services as job_services
 from jobs.models import ACTIVE_STATUSES, Job, JobStatus
+from orchestrator import wakeups
 from orchestrator.backoff import Backoff
 from orchestrator.typed import Field, Schema
 from stash.connection.errors import StashError
@@ -32,6 +38,8 @@ logger = logging.getLogger("daemons")
 POLL_SECONDS = 1.0
 # While Stash fails, the retries of a kind without a `job_interval_seconds` stop growing here.
 STASH_RETRY_CEILING_SECONDS = 300.0
+# Wake-ups remembered between two steps; past it their keys are forgotten (any watcher then re-checks).
+MAX_NEWS = 1000
 
 _JOB_OUTCOME_ACTION = {
     JobStatus.COMPLETED: JobAction.FINISHED,
@@ -63,6 +71,22 @@ async def in_thread(function, *args):
     return await sync_to_async(function, thread_sensitive=False)(*args)
 
 
+def clock(moment: datetime) -> str:
+    """HH:MM in the server's TIME_ZONE, as statuses name a time ("checking again by 19:25")."""
+    return timezone.localtime(moment).strftime("%H:%M")
+
+
+@dataclass(frozen=True)
+class Rest:
+    """A wait between cycles that news may end early (see `BaseDaemon.rest_until_news`)."""
+
+    until: datetime
+    topics: frozenset[str]
+    ready: Callable[[], bool]
+    poll: float | None
+    config: dict
+
+
 class BaseDaemon:
     kind: str = ""
     title: str = ""
@@ -71,6 +95,9 @@ class BaseDaemon:
     description: str = ""
     config_schema: Schema = Schema(())
     default_auto_start: bool = False
+    # The wake-up topics this kind's waits may end on, listened to from the loop's start: the end of a
+    # watched job, and whatever its rests wait for.
+    listens_to: tuple[str, ...] = (wakeups.JOB_ENDED,)
 
     def __init__(self, daemon_id: int, name: str, config: dict):
         self.daemon_id = daemon_id
@@ -83,6 +110,9 @@ class BaseDaemon:
         self.stash_failures = Backoff(first=settings.STASH_RETRY_FIRST_SECONDS)
         self._stopping = False
         self._wake = asyncio.Event()
+        # The rest under way, if it may end early; the wake-ups heard since the current step began.
+        self.resting: Rest | None = None
+        self._news: set[tuple[str, str]] = set()
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -94,12 +124,23 @@ class BaseDaemon:
         """The daemon's loop: steps until `self.running` turns false. Raises what a step raises (but
         StashError, which is retried with backoff)."""
         await self.log("INFO", f"{self.log_title or self.title} started with config: {self.config}")
-        while self.running:
-            await self.sleep(await self.run_step())
+        # Listening before the first step's checks: anything announced from then on reaches a wait.
+        async with wakeups.listen(self.listens_to, self.heard):
+            while self.running:
+                await self.sleep(await self.run_step())
 
     async def run_step(self) -> float:
-        """One step, with the shared handling of Stash failures; returns the seconds to wait."""
+        """One step, with the shared handling of Stash failures; returns the seconds to wait. While a rest
+        lasts (`rest_until_news`), the step only asks the rest's quiet question."""
+        # Before the step's checks: a stop, a new configuration or a wake-up from now on ends the wait
+        # that follows this step (sleep() finds the event set, or the news, and returns at once).
+        self._wake.clear()
+        news, self._news = self._news, set()
         try:
+            if self.resting is not None:
+                left = await self._rest_left(news)
+                if left is not None:
+                    return left
             return await self.step()
         except StashError as error:
             return await self._stash_failed(error)
@@ -133,15 +174,56 @@ class BaseDaemon:
         self._wake.set()
 
     async def sleep(self, seconds: float) -> bool:
-        """Sleep up to `seconds`; wake early on stop or configuration change. Returns `self.running`."""
+        """Sleep up to `seconds` after a step; wake early on stop, configuration change, or a wake-up this
+        wait is for (`wanted()`), including one heard while the step ran. Returns `self.running`."""
         if self._stopping:
             return False
-        self._wake.clear()
+        # Re-check after arming: the step has now said what it waits for, and news of it may have come
+        # while it checked (e.g. its job ended before watch()); then the next step runs at once.
+        if any(self.wanted(topic, key) for topic, key in self._news):
+            return self.running
         try:
             await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, seconds))
         except TimeoutError:
             pass
         return self.running
+
+    def heard(self, topic: str, key: str):
+        """A wake-up (called in the loop's thread): kept for the next step; ends the wait if it is for it."""
+        if len(self._news) >= MAX_NEWS:
+            self._news = {(t, "") for t, _ in self._news}
+        self._news.add((topic, key))
+        if self.wanted(topic, key):
+            self._wake.set()
+
+    def wanted(self, topic: str, key: str) -> bool:
+        """Whether a wake-up concerns the current wait: the watched job's end (a forgotten key: any job's),
+        or news the rest waits for."""
+        if self.watching is not None:
+            return topic == wakeups.JOB_ENDED and key in ("", str(self.watching.pk))
+        return self.resting is not None and topic in self.resting.topics
+
+    def rest_until_news(
+        self, seconds: float, *topics: str, ready: Callable[[], bool], poll: float | None = None
+    ) -> float:
+        """Rest `seconds` before the next cycle, unless one of `topics` is announced (or, every `poll`
+        seconds, the fallback without wake-ups) and `ready()` then says there is work: the next step is
+        then a full one at once. `ready` is a cheap, quiet question (run in a thread; no status, no log).
+        A new configuration also ends the rest. Returns what the step returns."""
+        until = timezone.now() + timedelta(seconds=seconds)
+        self.resting = Rest(until, frozenset(topics), ready, poll, self.config)
+        return seconds if poll is None else min(poll, seconds)
+
+    async def _rest_left(self, news: set[tuple[str, str]]) -> float | None:
+        """The seconds the rest goes on for, or None when it is over."""
+        rest = self.resting
+        left = (rest.until - timezone.now()).total_seconds()
+        if self.config is rest.config and left > 0:
+            asked = rest.poll is not None or any(topic in rest.topics for topic, _ in news)
+            if not asked or not await in_thread(rest.ready):
+                return left if rest.poll is None else min(rest.poll, left)
+        self.resting = None
+        return None
 
     # --- reporting ----------------------------------------------------------------------------
 

@@ -24,6 +24,7 @@ from jobs.context import JobCancelled, JobContext
 from jobs.models import EXECUTING_STATUSES, Job, JobStatus
 from jobs.services import purge_finished_jobs, recover_stale_jobs, update_running_job
 from jobs.types import get_kind
+from orchestrator import wakeups
 from orchestrator.live.signals import status_changed
 
 logger = logging.getLogger(__name__)
@@ -61,12 +62,18 @@ class Worker:
         self._last_beat = 0.0
         self._last_purge = 0.0
 
+    def _woken(self, topic: str, key: str):
+        self._wake.set()  # called on the publisher's thread: Event.set is thread-safe
+
     def request_stop(self, *_):
         self.stopping.set()
         self._wake.set()
 
     def run(self):
         logger.info("Job worker %s started with %d slots", self.name, self.concurrency)
+        # Listening before the first claim: a job committed from now on ends the idle wait below at once
+        # (a job that ends elsewhere may free its type's concurrency limit). The poll stays the fallback.
+        wakeups.listen_in_thread((wakeups.JOB_CREATED, wakeups.JOB_ENDED), self._woken)
         self._maintenance(force=True)
         while not self.stopping.is_set():
             found = self._step()
@@ -74,6 +81,9 @@ class Worker:
             if self._bound_reached():
                 break
             if not found:
+                # A wake-up announced after the step's claim query left the flag set, so this wait ends at
+                # once: the race between check and wait loses nothing. Clearing after the wait (before the
+                # next claim query) can only drop a wake-up for a job that query will see anyway.
                 self._wake.wait(self.poll)
                 self._wake.clear()
         self._shutdown()

@@ -5,16 +5,26 @@ prefixes (all plans when there are none), and applies each plan that has somethi
 changes, or pending ones too when `auto_approve_all_changes` is on. Nothing is remembered between
 cycles: a plan that gets new approvals later is applied again then (StashHog tried a plan once per
 session and ignored later approvals). Changes that failed are not retried automatically; they carry
-their reason on the plan's page.
+their reason on the plan's page. Between cycles it rests `job_interval_seconds`, or until a review or a
+new plan gives it something to apply (the PLANS wake-up); after a cycle in which an apply failed it
+rests the whole interval, so a plan that cannot be applied is not retried on every review.
 """
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
 from jobs.models import Job, JobStatus
 from jobs.types.apply_plan import plans_being_applied
+from orchestrator import wakeups
 from orchestrator.typed import Field, Schema
 from stash.plans.apply import applicable_plans
 
 WAITING = "Waiting for plan application to complete"
+
+
+def _something_to_apply(prefixes: list[str], auto_approve: bool) -> bool:
+    """Whether a plan has changes to apply that no other job is applying (the rest's quiet question)."""
+    _, plans = applicable_plans(prefixes, auto_approve)
+    busy = plans_being_applied()
+    return any(plan_id not in busy for plan_id, _, _ in plans)
 
 
 class AutoPlanApplierDaemon(BaseDaemon):
@@ -49,13 +59,17 @@ class AutoPlanApplierDaemon(BaseDaemon):
         )
     )
 
+    listens_to = (wakeups.JOB_ENDED, wakeups.PLANS)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # The cycle under way: plans still to apply (None between cycles), those another job holds, how
-        # many it applied, and its auto-approval (read once per cycle, like the plans).
+        # many it applied (and how many of those applies failed), and its auto-approval (read once per
+        # cycle, like the plans).
         self.plans: list[tuple[int, str, int]] | None = None
         self.busy: set[int] = set()
         self.applied = 0
+        self.failed = 0
         self.auto_approve = False
 
     async def step(self) -> float:
@@ -81,7 +95,7 @@ class AutoPlanApplierDaemon(BaseDaemon):
         if total:
             await self.update_status(f"Found {total} plans, filtering by prefix")
         self.busy = await in_thread(plans_being_applied)
-        self.plans, self.applied, self.auto_approve = plans, 0, auto_approve
+        self.plans, self.applied, self.failed, self.auto_approve = plans, 0, 0, auto_approve
 
     async def apply_next(self) -> float:
         """Launch the apply of the cycle's next plan and watch it; when none is left, end the cycle."""
@@ -104,13 +118,19 @@ class AutoPlanApplierDaemon(BaseDaemon):
             await self.update_status(f"Applying plan ID {plan_id}", job_id=job.pk, job_type=job.type)
             await self.watch(job, WAITING)
             return POLL_SECONDS
-        seconds, applied, self.plans = self.config["job_interval_seconds"], self.applied, None
-        if not applied:
+        seconds, self.plans = self.config["job_interval_seconds"], None
+        if self.applied:
+            await self.update_status(f"Plan application cycle complete, sleeping for {seconds} seconds")
+        else:
             await self.update_status(f"No plans to process, sleeping for {seconds} seconds")
-        return seconds
+        if self.failed:
+            return seconds
+        prefixes, auto_approve = self.config["plan_prefix_filter"], self.config["auto_approve_all_changes"]
+        return self.rest_until_news(seconds, wakeups.PLANS, ready=lambda: _something_to_apply(prefixes, auto_approve))
 
     async def plan_applied(self, finished: Job):
         self.applied += 1
         if finished.status != JobStatus.COMPLETED:
+            self.failed += 1
             plan_id = finished.parameters.get("plan_id")
             await self.log("WARNING", f"Applying plan {plan_id} ended {finished.status}: {finished.error}")

@@ -7,18 +7,31 @@ the generation (the job sends stopJob, so Stash really stops) and record why. Ge
 a later cycle. `generated` is set by the job from what Stash reports, never by this daemon.
 """
 
-from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
+from datetime import timedelta
+
+from django.utils import timezone
+
+from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, clock, in_thread, job_interval_field
 from daemons.models import JobAction
 from jobs.models import Job, JobStatus
 from jobs.queries import live_job_ids, live_job_types
+from orchestrator import wakeups
 from orchestrator.typed import Field, Schema
 from stash.connection.config import get_client
 from stash.connection.follow import busy_queue, is_scan
-from stash.scenes.generation import scenes_to_generate
+from stash.scenes.generation import scenes_need_generation, scenes_to_generate
+
+# While our jobs keep it waiting: how often it asks whether they are over, the fallback of the job-end
+# wake-up (also for a job whose worker died, which stops counting when its heartbeat goes stale).
+IDLE_CHECK_SECONDS = 5.0
 
 
 def _stash_queue() -> list[dict]:
     return busy_queue(get_client())
+
+
+def _no_live_jobs() -> bool:
+    return not live_job_types()
 
 
 def _scans_in_progress() -> list[str]:
@@ -47,6 +60,8 @@ class AutoStashGenerationDaemon(BaseDaemon):
         )
     )
 
+    listens_to = (wakeups.JOB_ENDED, wakeups.SCENES)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Whether this daemon cancelled the watched generation (for a scan).
@@ -64,12 +79,7 @@ class AutoStashGenerationDaemon(BaseDaemon):
         stash_busy = await in_thread(_stash_queue)
         await self.stash_answered()
         if active or stash_busy:
-            seconds = self.config["job_interval_seconds"]
-            what = active + [f"Stash: {job.get('description')}" for job in stash_busy]
-            await self.log("DEBUG", f"Found {len(what)} running/pending jobs: {what}")
-            await self.log("INFO", f"Jobs are running, skipping generation check and sleeping for {seconds} seconds")
-            await self.update_status(f"Jobs are running, sleeping for {seconds} seconds")
-            return seconds
+            return await self.wait_for_jobs(active, stash_busy)
         await self.update_status("Checking for scenes needing generation")
         count, scene_ids = await in_thread(scenes_to_generate)
         if not count:
@@ -84,10 +94,24 @@ class AutoStashGenerationDaemon(BaseDaemon):
         )
         return await self.start_monitoring(job)
 
+    async def wait_for_jobs(self, active: list[str], stash_busy: list[dict]) -> float:
+        """Wait until our jobs are over (the end of each wakes it), or the interval is up: Stash's own
+        queue announces nothing, so a wait for it alone lasts the interval."""
+        seconds = self.config["job_interval_seconds"]
+        what = active + [f"Stash: {job.get('description')}" for job in stash_busy]
+        by = clock(timezone.now() + timedelta(seconds=seconds))
+        await self.log("DEBUG", f"Found {len(what)} running/pending jobs: {what}")
+        await self.log("INFO", f"Jobs are running, skipping generation check until they finish (at the latest {by})")
+        await self.update_status(f"Jobs are running, waiting for them to finish (checking again by {by})")
+        if not active:
+            return seconds
+        return self.rest_until_news(seconds, wakeups.JOB_ENDED, ready=_no_live_jobs, poll=IDLE_CHECK_SECONDS)
+
     async def rest(self, message: str) -> float:
+        """Rest the interval, or until a sync brings scenes to generate."""
         seconds = self.config["job_interval_seconds"]
         await self.update_status(message.format(n=seconds))
-        return seconds
+        return self.rest_until_news(seconds, wakeups.SCENES, ready=scenes_need_generation)
 
     async def start_monitoring(self, job: Job) -> float:
         self.cancelled = False

@@ -3,26 +3,25 @@
 Each cycle picks up to `batch_size` scenes with `video_analyzed=false` that are due (never failed, or
 their retry time has come) and that no live analysis job holds, starts one analysis job for them and
 watches it to its end. While due scenes remain, the next batch starts at once (the prior art waited the
-whole interval between batches); otherwise it rests `job_interval_seconds`, looking every
-IDLE_CHECK_SECONDS for scenes that became due (a sync bringing new ones) so that they need not wait out
-the interval. One job of its own at a time: after a restart it watches the one it had started instead of
-starting another. It needs only the mirror, never Stash itself.
+whole interval between batches); otherwise it rests `job_interval_seconds`, ending the rest as soon as
+scenes become due: a sync that writes scenes wakes it (the SCENES wake-up), and it also looks every
+IDLE_CHECK_SECONDS (the fallback while wake-ups are down, and for failed scenes whose retry time comes).
+One job of its own at a time: after a restart it watches the one it had started instead of starting
+another. It needs only the mirror, never Stash itself.
 """
 
 import math
-from datetime import timedelta
-
-from django.utils import timezone
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
 from jobs.models import Job, JobStatus
 from jobs.types.analysis import held_scene_ids
+from orchestrator import wakeups
 from orchestrator.typed import Field, Schema
 from stash.analysis.run import default_plan_name
 from stash.analysis.scenes import any_scene_due, scenes_due
 
 JOB_TYPE = "analysis"
-# While resting with nothing to do, how often to look (cheaply) for scenes that became due.
+# While resting with nothing to do, how often to look (cheaply) for scenes that became due unannounced.
 IDLE_CHECK_SECONDS = 5.0
 
 
@@ -46,16 +45,14 @@ class AutoVideoAnalysisDaemon(BaseDaemon):
         )
     )
 
+    listens_to = (wakeups.JOB_ENDED, wakeups.SCENES)
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # "Processing batch X of Y": Y is fixed when a run of batches starts (the pending total then) and
         # grows only if scenes arrive faster than batches finish.
         self.batch_number = 0
         self.batch_total = 0
-        # A rest that ends early when scenes become due: until when, and under which configuration (a new
-        # one ends it too, as it ends any wait).
-        self.resting_until = None
-        self.rest_config = None
 
     async def step(self) -> float:
         if self.watching is not None:
@@ -63,9 +60,6 @@ class AutoVideoAnalysisDaemon(BaseDaemon):
             if finished is None:
                 return POLL_SECONDS
             return await self.analysis_ended(finished)
-        if self.resting_until is not None and await self.still_resting():
-            return min(IDLE_CHECK_SECONDS, (self.resting_until - timezone.now()).total_seconds())
-        self.resting_until = None
         adopted = await self.active_jobs(JOB_TYPE)
         if adopted:
             # After a restart: its scenes are still held, so watch the job rather than start another.
@@ -103,19 +97,7 @@ class AutoVideoAnalysisDaemon(BaseDaemon):
         await self.update_status(message.format(n=seconds))
         if not wake_on_work:
             return seconds
-        self.resting_until = timezone.now() + timedelta(seconds=seconds)
-        self.rest_config = self.config
-        return min(IDLE_CHECK_SECONDS, seconds)
-
-    async def still_resting(self) -> bool:
-        """Whether a rest with `wake_on_work` goes on: not after a new configuration, nor once scenes are
-        due or the interval is up."""
-        if self.config is not self.rest_config:
-            return False
-        if await in_thread(_any_due):
-            await self.log("DEBUG", "Scenes are due for video analysis: checking before the interval is up")
-            return False
-        return timezone.now() < self.resting_until
+        return self.rest_until_news(seconds, wakeups.SCENES, ready=_any_due, poll=IDLE_CHECK_SECONDS)
 
     async def analysis_ended(self, finished: Job) -> float:
         if finished.status != JobStatus.COMPLETED:

@@ -18,6 +18,7 @@ payload is a whole-state snapshot written after the database commit, and every p
 import asyncio
 import atexit
 import collections
+import concurrent.futures
 import json
 import logging
 import os
@@ -119,6 +120,12 @@ class _Publisher:
             self._woken = True
         self._loop.call_soon_threadsafe(self._wake.set)
 
+    def call_soon(self, coroutine) -> concurrent.futures.Future:
+        """Run `coroutine` on the publisher thread's event loop: how sync code (the job worker) uses the
+        channel layer without an event loop of its own (orchestrator/wakeups.py listens this way)."""
+        self._ensure_started()
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop)
+
     def flush(self, timeout: float = 2.0) -> bool:
         """Wait until every queued message has been handed to the channel layer (or dropped)."""
         if self._loop is None or self._pid != os.getpid():
@@ -135,5 +142,6 @@ class _Publisher:
 
 _publisher = _Publisher()
 publish = _publisher.publish
+call_soon = _publisher.call_soon
 flush = _publisher.flush
 atexit.register(flush, 1.0)

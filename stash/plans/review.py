@@ -19,6 +19,7 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
+from orchestrator import wakeups
 from stash.plans.models import AnalysisPlan, ChangeField, ChangeStatus, PlanChange, PlanStatus
 from stash.plans.values import PlanError, PlanStateError, check_value, clean_change
 
@@ -66,6 +67,8 @@ def refresh_status(plan: AnalysisPlan) -> str:
 
 
 def _apply_rule(locked: AnalysisPlan):
+    # Every review action, apply and cancel ends here: the plan applier re-checks after the commit.
+    wakeups.announce(wakeups.PLANS, str(locked.pk))
     new = status_for(locked.status, change_counts(locked.pk), building=bool(locked.metadata.get(BUILDING)))
     if new != locked.status:
         locked.status = new

@@ -7,6 +7,7 @@ transaction, so a page is either fully written or not at all.
 
 from django.db import transaction
 
+from orchestrator import wakeups
 from stash.models import Performer, Scene, SceneFile, SceneMarker, Studio, Tag
 from stash.sync import bulk, convert
 from stash.sync.stamps import later
@@ -135,6 +136,8 @@ def write_scene_page(page: ScenePage, known: dict | None = None) -> dict:
         regenerate = marker_scenes & existing
         if regenerate:
             Scene.objects.filter(id__any=regenerate, generated=True).update(generated=False)
+        # New scenes are neither generated nor analysed, and changed markers need generating again.
+        wakeups.announce(wakeups.SCENES)
     return {"scenes": len(ids), "created": len(set(ids) - existing), "markers_changed": len(marker_scenes & existing)}
 
 
@@ -168,6 +171,7 @@ def write_marker_page(markers_data: list[dict]) -> dict:
         bulk.relink(SceneMarker.tags.through, "scenemarker", "tag", marker_ids, page.marker_tag_links)
         if changed:
             Scene.objects.filter(id__any=changed, generated=True).update(generated=False)
+            wakeups.announce(wakeups.SCENES)
     return {"markers": len(page.markers), "scenes_changed": len(changed), "max_updated_at": page.marker_max_updated_at}
 
 

@@ -82,7 +82,9 @@ def test_generation_waits_while_any_job_is_active(stash_emulator, stash_env, pro
     busy = create_job("test", {"steps": 100, "step_seconds": 0.1})
     host(processes, stash_env, GENERATION, **fast_generation())
     wait_for(
-        lambda: Daemon.objects.get(name=GENERATION).current_status == "Jobs are running, sleeping for 1 seconds",
+        lambda: (Daemon.objects.get(name=GENERATION).current_status or "").startswith(
+            "Jobs are running, waiting for them to finish (checking again by "
+        ),
         20,
         message="the daemon to see the active job",
     )

@@ -16,6 +16,7 @@ from daemons.models import Daemon, DaemonJobHistory, DaemonLog
 from daemons.registry import get_kind
 from jobs.models import Job, JobStatus
 from jobs.services import create_job
+from orchestrator import wakeups
 from stash import plans
 from stash.connection.config import get_client
 from stash.models import Scene
@@ -72,12 +73,20 @@ def mirror(stash_emulator):
 # --- auto_stash_generation -------------------------------------------------------------------------------
 
 
-def test_a_generation_step_with_an_active_job_says_jobs_are_running_and_returns_the_interval(stash_emulator):
-    create_job("test")
+def test_a_generation_step_with_an_active_job_waits_for_it_and_checks_again_as_soon_as_it_ends(stash_emulator, frozen):
+    busy = create_job("test")
     subject = daemon("auto_stash_generation")
-    assert step(subject) == 3600
-    assert row("auto_stash_generation").current_status == "Jobs are running, sleeping for 3600 seconds"
+    waiting = "Jobs are running, waiting for them to finish (checking again by 11:00)"
+    assert step(subject) == 5.0
+    assert row("auto_stash_generation").current_status == waiting
+    frozen.shift(5)
+    assert step(subject) == 5.0  # a quiet look: still busy, same status, same deadline
+    assert row("auto_stash_generation").current_status == waiting
     assert not own_jobs("auto_stash_generation", "stash_generate").exists()
+    end(busy, JobStatus.CANCELLED)
+    subject.heard(wakeups.JOB_ENDED, str(busy.pk))
+    assert step(subject) == 3600  # the full check at once (nothing to generate in an empty mirror)
+    assert row("auto_stash_generation").current_status == "All scenes generated, sleeping for 3600 seconds"
 
 
 def test_a_generation_step_launches_stash_generate_for_ungenerated_scenes_and_polls_at_the_monitor_interval(mirror):
@@ -201,7 +210,7 @@ def test_a_plan_applier_step_skips_a_plan_another_job_applies_and_says_there_is_
     assert not own_jobs("auto_plan_applier", "apply_plan").exists()
 
 
-def test_a_plan_applier_step_after_the_last_apply_rests_without_saying_nothing_was_done():
+def test_a_plan_applier_step_after_the_last_apply_says_the_cycle_is_complete():
     approved_plan("Auto Video Analysis - 1")
     subject = daemon("auto_plan_applier")
     step(subject)
@@ -209,7 +218,7 @@ def test_a_plan_applier_step_after_the_last_apply_rests_without_saying_nothing_w
     end(job, JobStatus.FAILED)
     assert step(subject) == 60
     assert history(job) == ["LAUNCHED", "FAILED"]
-    assert row("auto_plan_applier").current_status == "Waiting for plan application to complete"
+    assert row("auto_plan_applier").current_status == "Plan application cycle complete, sleeping for 60 seconds"
     assert logged("auto_plan_applier", "ended failed")
 
 
