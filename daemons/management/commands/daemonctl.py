@@ -22,11 +22,6 @@ CONTROL = {
     "stop": (services.stop, services.stop_all, "stopped"),
     "restart": (services.restart, services.restart_all, "restarted"),
 }
-NOTHING_TO_DO = {
-    "start": "No daemons to start: none is stopped with auto-start enabled.",
-    "stop": "No running daemons to stop.",
-    "restart": "No running daemons to restart.",
-}
 
 
 class Command(BaseCommand):
@@ -43,7 +38,7 @@ class Command(BaseCommand):
             control.add_argument(
                 "--all",
                 action="store_true",
-                help="start: every stopped daemon with auto-start on; stop/restart: every running daemon.",
+                help="start: every stopped daemon; stop/restart: every running daemon.",
             )
         logs = actions.add_parser("logs", help="Print a daemon's latest log lines (oldest first).")
         logs.add_argument("name", help="Daemon name.")
@@ -83,7 +78,7 @@ class Command(BaseCommand):
             return
         names = bulk()
         if not names:
-            self.stdout.write(NOTHING_TO_DO[verb])
+            self.stdout.write(services.NOTHING_TO_DO[verb])
             return
         self.stdout.write(f"Successfully {past} {len(names)} daemons: {', '.join(names)}")
 
