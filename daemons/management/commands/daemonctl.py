@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from daemons import services
 from daemons.models import LEVEL_ORDER, Daemon, DaemonLog, LogLevel
+from orchestrator.dbcheck import require_database
 
 FOLLOW_POLL_SECONDS = 0.5
 CONTROL = {
@@ -47,6 +48,7 @@ class Command(BaseCommand):
         logs.add_argument("--follow", "-f", action="store_true", help="Keep printing new lines until Ctrl-C.")
 
     def handle(self, *args, action, **options):
+        require_database()
         if action == "status":
             self.status()
         elif action == "logs":
