@@ -129,10 +129,10 @@ class _BulkAction(APIView):
 class StartAll(_BulkAction):
     operation = staticmethod(services.start_all)
     verb = "started"
-    none_message = "No daemons to start: none is stopped with auto-start enabled."
+    none_message = services.NOTHING_TO_DO["start"]
 
     @extend_schema(
-        summary="Start every stopped daemon that has auto-start enabled",
+        summary="Start every stopped daemon (auto-start or not)",
         request=None,
         responses=_bulk_result("StartAllResult", "started_count"),
     )
@@ -143,7 +143,7 @@ class StartAll(_BulkAction):
 class StopAll(_BulkAction):
     operation = staticmethod(services.stop_all)
     verb = "stopped"
-    none_message = "No running daemons to stop."
+    none_message = services.NOTHING_TO_DO["stop"]
 
     @extend_schema(
         summary="Stop every running daemon", request=None, responses=_bulk_result("StopAllResult", "stopped_count")
@@ -155,7 +155,7 @@ class StopAll(_BulkAction):
 class RestartAll(_BulkAction):
     operation = staticmethod(services.restart_all)
     verb = "restarted"
-    none_message = "No running daemons to restart."
+    none_message = services.NOTHING_TO_DO["restart"]
 
     @extend_schema(
         summary="Restart every running daemon",

@@ -9,11 +9,18 @@ from django.db import transaction
 from django.db.models.signals import post_save
 
 from daemons.models import Daemon, DaemonJobHistory, DaemonLog
-from orchestrator.live import snapshots
+from orchestrator.live import groups, snapshots
 from orchestrator.live.fragments import render_fragment
-from orchestrator.live.groups import DAEMONS, daemon_group, page_key
+from orchestrator.live.groups import LiveGroup, page_key
 from orchestrator.live.publisher import publish
 from orchestrator.live.signals import status_changed
+
+DAEMONS = "daemons"
+GROUP = LiveGroup(DAEMONS, page="daemon", key=r"[-a-z0-9_]{1,80}")
+
+
+def daemon_group(name: str) -> str:
+    return GROUP.page_group(name)
 
 
 def connect():
@@ -21,6 +28,7 @@ def connect():
     post_save.connect(publish_saved, sender=Daemon, dispatch_uid="daemons.live.saved")
     post_save.connect(publish_log, sender=DaemonLog, dispatch_uid="daemons.live.log")
     post_save.connect(publish_history, sender=DaemonJobHistory, dispatch_uid="daemons.live.history")
+    groups.register(GROUP)
     snapshots.register(DAEMONS, snapshot)
 
 

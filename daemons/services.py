@@ -144,10 +144,17 @@ def restart(daemon: Daemon) -> Daemon:
     return daemon
 
 
+# What the bulk actions answer when they find nothing to act on (the page, the API and daemonctl).
+NOTHING_TO_DO = {
+    "start": "No daemons to start: every daemon is already running.",
+    "stop": "No running daemons to stop.",
+    "restart": "No running daemons to restart.",
+}
+
+
 def start_all() -> list[str]:
-    """Start every stopped daemon that has auto-start enabled (the others stay as they are)."""
-    targets = Daemon.objects.filter(auto_start=True, desired_state=DesiredState.STOPPED)
-    return [start(d).name for d in targets]
+    """Start every stopped daemon, whatever its auto-start setting (auto-start is what runstack starts)."""
+    return [start(d).name for d in Daemon.objects.filter(desired_state=DesiredState.STOPPED)]
 
 
 def stop_all() -> list[str]:
@@ -159,8 +166,9 @@ def restart_all() -> list[str]:
 
 
 def apply_auto_start() -> list[str]:
-    """At stack start: daemons with auto-start on are set to run."""
-    return start_all()
+    """At stack start: the stopped daemons with auto-start on are set to run (the others stay stopped)."""
+    targets = Daemon.objects.filter(auto_start=True, desired_state=DesiredState.STOPPED)
+    return [start(d).name for d in targets]
 
 
 def set_auto_start(daemon: Daemon, value: bool) -> Daemon:

@@ -30,9 +30,9 @@ ACTIONS = {
     "restart": (services.restart, "{} is restarting."),
 }
 BULK_ACTIONS = {
-    "start": (services.start_all, "started", "No daemons to start: none is stopped with auto-start enabled."),
-    "stop": (services.stop_all, "stopped", "No running daemons to stop."),
-    "restart": (services.restart_all, "restarted", "No running daemons to restart."),
+    "start": (services.start_all, "started", services.NOTHING_TO_DO["start"]),
+    "stop": (services.stop_all, "stopped", services.NOTHING_TO_DO["stop"]),
+    "restart": (services.restart_all, "restarted", services.NOTHING_TO_DO["restart"]),
 }
 
 

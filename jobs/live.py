@@ -9,11 +9,14 @@ from django.db import transaction
 from django.db.models.signals import post_save
 
 from jobs.models import ACTIVE_STATUSES, Job
-from orchestrator.live import snapshots
+from orchestrator.live import groups, snapshots
 from orchestrator.live.fragments import render_fragment
-from orchestrator.live.groups import JOBS, job_group, page_key
+from orchestrator.live.groups import LiveGroup, page_key
 from orchestrator.live.publisher import publish
 from orchestrator.live.signals import status_changed
+
+JOBS = "jobs"
+GROUP = LiveGroup(JOBS, page="job", key=r"[0-9a-f-]{36}")
 
 # The jobs list's snapshot: enough for any page's active table.
 SNAPSHOT_LIMIT = 200
@@ -22,6 +25,7 @@ SNAPSHOT_LIMIT = 200
 def connect():
     status_changed.connect(publish_state, sender=Job, dispatch_uid="jobs.live.state")
     post_save.connect(publish_state, sender=Job, dispatch_uid="jobs.live.saved")
+    groups.register(GROUP)
     snapshots.register(JOBS, snapshot)
 
 
@@ -45,3 +49,7 @@ def publish_state(sender, instance: Job, **kwargs):
     """status_changed and post_save: after commit, push the job's whole state (the instance, not re-read)."""
     # One update for both groups: rendered and serialised once, sent in one channel-layer message.
     transaction.on_commit(lambda: publish((JOBS, job_group(instance.pk)), job_payload(instance)))
+
+
+def job_group(job_id) -> str:
+    return GROUP.page_group(job_id)

@@ -7,9 +7,11 @@ fails at start-up instead of surfacing later as odd behaviour.
 import json
 import os
 import secrets
+from functools import cache, partial
 from pathlib import Path
 
 from django.core.exceptions import ImproperlyConfigured
+from django.utils.functional import lazy
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off", ""}
@@ -63,11 +65,20 @@ def env_json(name: str, default):
         raise ImproperlyConfigured(f"{name} must be valid JSON: {exc}") from None
 
 
-def persistent_secret_key(data_dir: Path) -> str:
-    """Return SECRET_KEY from the environment, or one generated once and kept under data_dir."""
+def persistent_secret_key(data_dir: Path):
+    """SECRET_KEY from the environment, or one generated once and kept under data_dir.
+
+    The file is read (or written) on first use, when something is signed (a session, a CSRF token),
+    not when settings load: an operator command run against the wrong DATA_DIR signs nothing and so
+    leaves no key file behind."""
     from_env = env_str("SECRET_KEY")
     if from_env:
         return from_env
+    return lazy(partial(_key_file, data_dir), str)()
+
+
+@cache
+def _key_file(data_dir: Path) -> str:
     path = data_dir / "secret_key"
     if path.exists():
         return path.read_text().strip()

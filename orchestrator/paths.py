@@ -12,3 +12,7 @@ def daemon_path(name: str) -> str:
 
 def job_path(job_id) -> str:
     return f"/jobs/{job_id}/"
+
+
+def plan_path(plan_id) -> str:
+    return f"/plans/{plan_id}/"

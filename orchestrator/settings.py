@@ -21,6 +21,7 @@ from orchestrator.envtools import (
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR") or BASE_DIR / "data")
 
+# Lazy unless the environment sets it (the key file is read or made on first use): str() it to pass it on.
 SECRET_KEY = persistent_secret_key(DATA_DIR)
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])

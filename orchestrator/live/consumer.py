@@ -1,10 +1,10 @@
 """The one WebSocket endpoint (/ws/live/?subscribe=…): live state for every page.
 
-A page names the groups it wants (`groups.SUBSCRIBABLE`: daemons, daemon.<name>, jobs, job.<uuid>). On
-connect it gets the current state of each (`snapshots`) before any update, so a reconnect heals whatever
-was missed. Anonymous sockets are refused; the origin is checked by AllowedHostsOriginValidator in
-orchestrator/asgi.py. A client's {"type": "ping"} is answered with {"type": "pong"} only if the channel
-layer works (see receive()).
+A page names the groups it wants (what the apps registered, `groups.subscribable()`: daemons, jobs,
+plans, downloads and their pages' groups). On connect it gets the current state of each (`snapshots`)
+before any update, so a reconnect heals whatever was missed. Anonymous sockets are refused; the origin
+is checked by AllowedHostsOriginValidator in orchestrator/asgi.py. A client's {"type": "ping"} is
+answered with {"type": "pong"} only if the channel layer works (see receive()).
 
 Pushes reach the sockets through the web process's `Fanout` (fanout.py), not through each socket's own
 channel.
@@ -21,7 +21,7 @@ from channels.sessions import InstanceSessionWrapper
 
 from orchestrator.live import snapshots
 from orchestrator.live.fanout import Fanout
-from orchestrator.live.groups import SUBSCRIBABLE
+from orchestrator.live.groups import subscribable
 
 MAX_GROUPS = 10
 PONG = json.dumps({"type": "pong"})
@@ -37,7 +37,7 @@ class LiveConsumer(AsyncWebsocketConsumer):
             return
         query = parse_qs(self.scope.get("query_string", b"").decode())
         wanted = [g for part in query.get("subscribe", []) for g in part.split(",")]
-        self.live_groups = [g for g in dict.fromkeys(wanted) if SUBSCRIBABLE.match(g)][:MAX_GROUPS]
+        self.live_groups = [g for g in dict.fromkeys(wanted) if subscribable(g)][:MAX_GROUPS]
         # Pushes that arrive before the snapshot is out wait here, so the page always gets the snapshot first.
         self.held: list[str] | None = []
         fanout = Fanout.of(self.channel_layer)

@@ -13,6 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
+from orchestrator.paths import job_path
 from orchestrator.singleton import SettingsRow
 
 
@@ -176,6 +177,10 @@ class HandledDownload(models.Model):
 
     def __str__(self):
         return f"{self.torrent_name}: {self.relative_path} ({self.status})"
+
+    @property
+    def job_url(self) -> str:
+        return job_path(self.job_id) if self.job_id else ""
 
 
 class TorrentOutcomeKind(models.TextChoices):

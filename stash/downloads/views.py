@@ -15,7 +15,8 @@ from django.views.decorators.http import require_http_methods, require_POST
 from orchestrator import job_queue
 from stash.downloads import login
 from stash.downloads.forms import QBittorrentSettingsForm, mask_password, stash_view_of_library
-from stash.downloads.models import FileStatus, HandledDownload, QBittorrentSettings, TorrentOutcome, TorrentOutcomeKind
+from stash.downloads.listing import PROBLEM_OUTCOMES, latest_first, torrent_groups, torrent_keys
+from stash.downloads.models import FileStatus, HandledDownload, QBittorrentSettings, TorrentOutcome
 
 PAGE_SIZE = 25
 GROUPS = ("torrent", "job")
@@ -78,9 +79,9 @@ def _render_settings(request, form, *, test=None, status=200):
 def downloads(request):
     group = request.GET.get("group") if request.GET.get("group") in GROUPS else "torrent"
     problems = request.GET.get("problems") == "1"
-    keys = _torrent_keys(problems) if group == "torrent" else _job_keys(problems)
+    keys = torrent_keys(problems) if group == "torrent" else _job_keys(problems)
     page = Paginator(keys, PAGE_SIZE).get_page(request.GET.get("page"))
-    groups = _torrent_groups(list(page)) if group == "torrent" else _job_groups(list(page))
+    groups = torrent_groups(list(page)) if group == "torrent" else _job_groups(list(page))
     row = QBittorrentSettings.load()
     context = {
         "group": group,
@@ -96,55 +97,16 @@ def downloads(request):
     return render(request, "stash/downloads/list.html", context)
 
 
-_PROBLEM_OUTCOMES = [TorrentOutcomeKind.FAILED, TorrentOutcomeKind.RETRY]
-
-
-def _latest_first(*pairs_lists) -> list:
-    latest: dict = {}
-    for pairs in pairs_lists:
-        for key, when in pairs:
-            if key is not None and (key not in latest or when > latest[key]):
-                latest[key] = when
-    return [key for key, _ in sorted(latest.items(), key=lambda item: item[1], reverse=True)]
-
-
-def _torrent_keys(problems: bool) -> list[str]:
-    files = HandledDownload.objects.all()
-    outcomes = TorrentOutcome.objects.all()
-    if problems:
-        files = files.filter(status=FileStatus.FAILED)
-        outcomes = outcomes.filter(outcome__in=_PROBLEM_OUTCOMES)
-    return _latest_first(
-        files.order_by().values("torrent_hash").annotate(at=Max("updated_at")).values_list("torrent_hash", "at"),
-        outcomes.order_by().values("torrent_hash").annotate(at=Max("created_at")).values_list("torrent_hash", "at"),
-    )
-
-
 def _job_keys(problems: bool) -> list:
     files = HandledDownload.objects.exclude(job_id=None)
     outcomes = TorrentOutcome.objects.exclude(job_id=None)
     if problems:
         files = files.filter(status=FileStatus.FAILED)
-        outcomes = outcomes.filter(outcome__in=_PROBLEM_OUTCOMES)
-    return _latest_first(
+        outcomes = outcomes.filter(outcome__in=PROBLEM_OUTCOMES)
+    return latest_first(
         files.order_by().values("job_id").annotate(at=Max("updated_at")).values_list("job_id", "at"),
         outcomes.order_by().values("job_id").annotate(at=Max("created_at")).values_list("job_id", "at"),
     )
-
-
-def _torrent_groups(hashes: list[str]) -> list[dict]:
-    files = HandledDownload.objects.filter(torrent_hash__in=hashes).order_by("relative_path")
-    outcomes = TorrentOutcome.objects.filter(torrent_hash__in=hashes).order_by("-created_at", "-id")
-    groups = {h: {"hash": h, "name": "", "files": [], "outcomes": []} for h in hashes}
-    for outcome in outcomes:
-        groups[outcome.torrent_hash]["outcomes"].append(outcome)
-    for file in files:
-        groups[file.torrent_hash]["files"].append(file)
-    for group in groups.values():
-        latest = group["outcomes"][0] if group["outcomes"] else None
-        group["latest"] = latest
-        group["name"] = latest.torrent_name if latest else group["files"][0].torrent_name
-    return [groups[h] for h in hashes]
 
 
 def _job_groups(job_ids: list) -> list[dict]:

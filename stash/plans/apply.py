@@ -22,6 +22,7 @@ from django.db.models import Count, Q
 from django.utils import timezone
 
 from stash.connection.errors import StashError, StashGraphQLError
+from stash.plans import live
 from stash.plans.lookup import EntityResolver, same_name
 from stash.plans.models import AnalysisPlan, ChangeAction, ChangeField, ChangeStatus, PlanChange, PlanStatus
 from stash.plans.review import refresh_status, refuse_closed
@@ -193,6 +194,7 @@ class PlanApplier:
             PlanChange.objects.filter(pk__in=ids, status=ChangeStatus.PENDING).update(
                 status=ChangeStatus.APPROVED, updated_at=timezone.now()
             )
+            live.changed(self.plan_id, ids)  # update() fires no signal
         # Re-read: a change rejected since the apply started is not applied.
         changes = list(PlanChange.objects.filter(pk__in=ids, status=ChangeStatus.APPROVED).order_by("id"))
         self.counts["skipped"] += len(ids) - len(changes)
@@ -328,6 +330,8 @@ class PlanApplier:
                     updated_at=now,
                 )
                 self.counts["applied" if applied else "failed"] += 1
+            # update() fires no signal: one push per scene (this transaction) with its changes' rows.
+            live.changed(self.plan_id, [change.pk for change in changes])
 
     def _refresh_mirror(self) -> dict:
         """Re-read the scenes touched into the mirror (marker edits do not bump a scene in Stash)."""

@@ -8,6 +8,7 @@ what reached Stash."""
 from django.db import models
 from django.db.models import Count, Q
 
+from orchestrator.paths import job_path, plan_path
 from stash.models.mirror import Scene
 
 
@@ -76,9 +77,11 @@ class AnalysisPlan(models.Model):
         return self.name
 
     def get_absolute_url(self):
-        from django.urls import reverse
+        return plan_path(self.pk)  # no reverse(): workers render plan fragments without the URLconf
 
-        return reverse("plans:detail", args=[self.pk])
+    @property
+    def source_job_url(self) -> str:
+        return job_path(self.source_job_id) if self.source_job_id else ""
 
     @property
     def can_be_applied(self) -> bool:

@@ -11,6 +11,10 @@ The rule (`status_for`), applied after every review action, every apply and ever
 Review writes lock the plan row (`select_for_update`) for the check, the change updates and the status
 rule, so a cancel, an apply job marking changes applied and a reviewer cannot interleave into a state
 the rule would not produce. Applied changes are never re-reviewed: every update excludes them.
+
+Change writes use update() and bulk_create(), which fire no signal: each tells `live.changed()` which
+changes it touched, so open plan pages get them after commit (the plan's own save()s reach it through
+post_save).
 """
 
 from contextlib import contextmanager
@@ -20,6 +24,7 @@ from django.db.models import Count
 from django.utils import timezone
 
 from orchestrator import wakeups
+from stash.plans import live
 from stash.plans.models import AnalysisPlan, ChangeField, ChangeStatus, PlanChange, PlanStatus
 from stash.plans.values import PlanError, PlanStateError, check_value, clean_change
 
@@ -143,6 +148,7 @@ def add_changes(plan: AnalysisPlan, scene_id: int, changes: list[dict]) -> list[
             raise PlanError(f"Change {index + 1} for scene {scene_id}: {exc}") from None
     with _open_plan(plan.pk) as locked:
         created = PlanChange.objects.bulk_create(rows)
+        live.changed(plan.pk, reload=True)  # new rows: the page re-reads where they go
     _sync(plan, locked)
     return created
 
@@ -181,6 +187,7 @@ def set_change_status(change: PlanChange, status: str) -> PlanChange:
         )
         if not done:
             _refuse_change(change.pk)
+        live.changed(change.plan_id, [change.pk])
     change.refresh_from_db()
     _sync_change_plan(change, locked)
     return change
@@ -233,7 +240,10 @@ def review_where(plan: AnalysisPlan, status: str, *, scene_id=None, field=None, 
         filters["confidence__gte"] = min_confidence
     with _open_plan(plan.pk) as locked:
         changes = PlanChange.objects.filter(plan_id=locked.pk, status__in=BULK_SOURCES[status], **filters)
+        # Which rows the page must redraw; past live.MAX_ROWS it re-reads them all, so no more are read.
+        touched = list(changes.values_list("pk", flat=True)[: live.MAX_ROWS + 1])
         count = changes.update(status=status, error="", updated_at=timezone.now())
+        live.changed(locked.pk, touched)
     _sync(plan, locked)
     return count
 
@@ -250,6 +260,7 @@ def edit_proposed_value(change: PlanChange, value) -> PlanChange:
             if current is None:
                 raise PlanError(f"Change {change.pk} does not exist.")
             raise PlanStateError(f"Change {change.pk} is {current}: only a pending change can be edited.")
+        live.changed(change.plan_id, [change.pk])
     change.refresh_from_db()
     _sync_change_plan(change, locked)
     return change

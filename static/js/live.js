@@ -16,7 +16,16 @@
   const BACKOFF_MAX_MS = 10000;
   const LEVELS = { DEBUG: 10, INFO: 20, WARNING: 30, ERROR: 40 };
   const TERMINAL = ["completed", "failed", "cancelled"];
-  const RESYNCED = ["[data-job-table]", "[data-log-tail]", "[data-job-history]"];
+  // Re-read from the page after a reconnect (the snapshot does not cover them); the plan page's apply-job
+  // table is not: the jobs snapshot fills it, and the page renders it empty.
+  const RESYNCED = [
+    "[data-job-table]",
+    "[data-log-tail]",
+    "[data-job-history]",
+    "[data-plan-table]",
+    "[data-plan-scenes]",
+    "[data-downloads]",
+  ];
 
   const config = document.querySelector("[data-live-groups]");
   const groups = config ? config.dataset.liveGroups.trim() : "";
@@ -29,6 +38,7 @@
   let pongTimer = null;
   let reconnectTimer = null;
   let replay = null; // payloads received while the page re-reads its tables, applied again afterwards
+  let rereadAgain = null; // selectors asked for while a re-read was under way: read once more after it
 
   // --- time ----------------------------------------------------------------------------------
 
@@ -215,6 +225,7 @@
       syncEmpty(history, "tr[data-job]");
     }
     document.querySelectorAll(`[data-job-detail="${id}"]`).forEach((root) => patchJobDetail(root, job));
+    if (html && job.type === "apply_plan") patchPlanApply(job, html);
   }
 
   function matchesFilters(tbody, job) {
@@ -285,6 +296,87 @@
     });
   }
 
+  // --- plans and downloads ------------------------------------------------------------------------
+
+  function patchPlan(payload) {
+    const plan = payload.plan;
+    const html = payload.html || {};
+    if (!plan) return;
+    const id = esc(plan.id);
+    document.querySelectorAll("[data-plan-table]").forEach((tbody) => {
+      const row = tbody.querySelector(`tr[data-plan="${id}"]`);
+      if (row && html.row) {
+        const fresh = fromHtml(html.row);
+        row.replaceWith(fresh);
+        renderTimes(fresh, true);
+      } else if (!row && html.row && tbody.dataset.live === "true") {
+        if (tbody.dataset.filterStatus && tbody.dataset.filterStatus !== plan.status) return;
+        // Newest first: a plan the page has not seen goes on top only if it is newer than the top row.
+        const top = tbody.querySelector("tr[data-plan]");
+        if (top && Number(top.dataset.plan) > plan.id) return;
+        addRow(tbody, html.row, "tr[data-plan]");
+      }
+    });
+    document.querySelectorAll(`[data-plan-facts="${id}"]`).forEach((node) => {
+      if (typeof html.facts === "string") node.innerHTML = html.facts;
+    });
+    document.querySelectorAll(`.plan-detail[data-plan="${id}"]`).forEach((root) => (root.dataset.status = plan.status));
+  }
+
+  function patchPlanChanges(payload) {
+    const scenes = document.querySelector(`[data-plan-scenes="${esc(payload.plan_id)}"]`);
+    if (!scenes) return;
+    if (payload.reload) {
+      reread(["[data-plan-scenes]"]);
+      return;
+    }
+    const rows = (payload.html && payload.html.rows) || {};
+    Object.keys(rows).forEach((changeId) => {
+      const row = scenes.querySelector(`tr[data-change="${esc(changeId)}"]`);
+      if (!row) return; // on another page of scenes, or filtered out
+      const fresh = fromHtml(rows[changeId]);
+      // The fragment has no buttons (they need the page's CSRF token): keep the row's; CSS shows the
+      // ones its new status allows.
+      const actions = row.querySelector("[data-change-actions]");
+      const slot = fresh.querySelector("[data-change-actions]");
+      if (actions && slot) slot.replaceWith(actions);
+      row.replaceWith(fresh);
+    });
+  }
+
+  function patchPlanApply(job, html) {
+    const planId = job.parameters && job.parameters.plan_id;
+    if (planId === undefined || planId === null) return;
+    document.querySelectorAll(`[data-plan-apply-jobs="${esc(planId)}"]`).forEach((tbody) => {
+      if (!tbody.querySelector(`tr[data-job="${esc(job.id)}"]`)) insertTop(tbody, fromHtml(html));
+      const section = tbody.closest("[data-plan-apply]");
+      if (section) section.hidden = false;
+    });
+  }
+
+  function patchDownload(payload) {
+    const torrent = payload.torrent;
+    const html = payload.html && payload.html.article;
+    if (!torrent || typeof html !== "string") return;
+    document.querySelectorAll("[data-downloads]").forEach((list) => {
+      if (list.dataset.downloads !== "torrent") {
+        reread(["[data-downloads]"]); // grouped by job: the page knows which job shows it where
+        return;
+      }
+      const current = list.querySelector(`article[data-torrent="${esc(torrent.hash)}"]`);
+      const onTop = list.dataset.live === "true" && (list.dataset.filterProblems !== "true" || torrent.problem);
+      if (current && !onTop) {
+        const fresh = fromHtml(html);
+        current.replaceWith(fresh);
+        renderTimes(fresh, true);
+      } else if (onTop) {
+        // The page lists torrents by latest activity: this one is now the latest.
+        if (current) current.remove();
+        addRow(list, html, "article[data-torrent]");
+      }
+    });
+  }
+
   function apply(payload) {
     switch (payload.type) {
       case "daemon":
@@ -295,21 +387,37 @@
         return addLog(payload);
       case "daemon_job_history":
         return addHistory(payload);
+      case "plan":
+        return patchPlan(payload);
+      case "plan_changes":
+        return patchPlanChanges(payload);
+      case "download":
+        return patchDownload(payload);
     }
   }
 
   // --- after a reconnect: re-read what snapshots do not cover ----------------------------------
 
   function resync() {
-    // Snapshots carry daemons and active jobs; log lines, history rows and jobs that ended while the
-    // socket was down are re-read from the page itself.
-    if (!RESYNCED.some((selector) => document.querySelector(selector))) return;
+    // Snapshots carry daemons, active jobs and the newest plans and torrents; log lines, history rows,
+    // jobs that ended, a plan's changes and older rows are re-read from the page itself.
+    reread(RESYNCED);
+  }
+
+  function reread(selectors) {
+    // One fetch of this page at a time; what is asked for meanwhile is read once more after it.
+    const wanted = selectors.filter((selector) => document.querySelector(selector));
+    if (!wanted.length) return;
+    if (replay) {
+      rereadAgain = Array.from(new Set([...(rereadAgain || []), ...wanted]));
+      return;
+    }
     replay = [];
     fetch(location.href, { credentials: "same-origin", headers: { "X-Requested-With": "live.js" } })
       .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
       .then((html) => {
         const fresh = new DOMParser().parseFromString(html, "text/html");
-        RESYNCED.forEach((selector) => {
+        wanted.forEach((selector) => {
           const current = document.querySelectorAll(selector);
           const incoming = fresh.querySelectorAll(selector);
           current.forEach((node, i) => {
@@ -325,6 +433,9 @@
         const pending = replay || [];
         replay = null;
         pending.forEach(apply);
+        const again = rereadAgain;
+        rereadAgain = null;
+        if (again) reread(again);
       });
   }
 

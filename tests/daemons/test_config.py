@@ -76,14 +76,16 @@ def test_rows_gain_the_defaults_of_settings_added_later():
     assert config["job_steps"] == 4 and config["interval_seconds"] == 5.0
 
 
-def test_bulk_actions_follow_auto_start_and_desired_state():
+def test_auto_start_picks_what_the_stack_starts_and_start_all_starts_every_stopped_daemon():
     extra = Daemon.objects.create(name="extra", kind="test", auto_start=False)
     services.set_auto_start(Daemon.objects.get(name="test"), True)
-    assert services.start_all() == ["test"]
+    assert services.apply_auto_start() == ["test"]
     assert Daemon.objects.get(pk=extra.pk).desired_state == DesiredState.STOPPED
     assert services.restart_all() == ["test"]
     assert Daemon.objects.get(name="test").restart_requested == 1
-    assert services.stop_all() == ["test"]
+    assert "extra" in services.start_all()
+    assert not Daemon.objects.filter(desired_state=DesiredState.STOPPED).exists()
+    assert set(services.stop_all()) == set(Daemon.objects.values_list("name", flat=True))
     assert not Daemon.objects.filter(desired_state=DesiredState.RUNNING).exists()
 
 

@@ -86,12 +86,15 @@ def test_start_stop_and_restart_one_daemon(daemon):
 
 @pytest.mark.django_db
 def test_bulk_start_stop_and_restart_with_all(daemon):
-    Daemon.objects.create(name="alpha", kind="test", auto_start=True)
-    assert run("start", "--all").strip() == "Successfully started 1 daemons: alpha"
-    assert fresh("test").desired_state == DesiredState.STOPPED
+    Daemon.objects.create(name="alpha", kind="test", auto_start=False)
+    names = sorted(Daemon.objects.values_list("name", flat=True))
+    listed = ", ".join(names)
+    # Like the dashboard's Start all: every stopped daemon, auto-start or not.
+    assert run("start", "--all").strip() == f"Successfully started {len(names)} daemons: {listed}"
     assert fresh("alpha").desired_state == DesiredState.RUNNING
-    assert run("restart", "--all").strip() == "Successfully restarted 1 daemons: alpha"
-    assert run("stop", "--all").strip() == "Successfully stopped 1 daemons: alpha"
+    assert run("start", "--all").strip() == "No daemons to start: every daemon is already running."
+    assert run("restart", "--all").strip() == f"Successfully restarted {len(names)} daemons: {listed}"
+    assert run("stop", "--all").strip() == f"Successfully stopped {len(names)} daemons: {listed}"
     assert run("stop", "--all").strip() == "No running daemons to stop."
     assert set(Daemon.objects.values_list("desired_state", flat=True)) == {DesiredState.STOPPED}
 

@@ -127,19 +127,27 @@ def test_buttons_never_redirect_to_another_site(browser, daemon):
     assert response["Location"] == "/daemons/"
 
 
-def test_start_all_starts_only_stopped_daemons_with_auto_start(browser, daemon):
-    set_row(daemon, auto_start=True)
+def test_start_all_starts_every_stopped_daemon_on_a_fresh_install(browser, daemon):
+    assert not Daemon.objects.filter(auto_start=True).exists()  # the fresh-install defaults
     manual = Daemon.objects.create(name="manual", kind="test", auto_start=False)
     response = browser.post("/daemons/start-all/")
     assert response.status_code == 302
-    assert Daemon.objects.get(name="test").desired_state == DesiredState.RUNNING
-    assert Daemon.objects.get(pk=manual.pk).desired_state == DesiredState.STOPPED
-    assert "Successfully started 1 daemon: test" in browser.get("/daemons/").content.decode()
+    assert set(Daemon.objects.values_list("desired_state", flat=True)) == {DesiredState.RUNNING}
+    assert Daemon.objects.get(pk=manual.pk).desired_state == DesiredState.RUNNING
+    count = Daemon.objects.count()
+    assert f"Successfully started {count} daemons" in browser.get("/daemons/").content.decode()
+
+
+def test_start_all_says_what_it_starts(browser, daemon):
+    page = browser.get("/daemons/").content.decode()
+    assert 'title="Starts every stopped daemon (auto-start only decides what starts with the stack)"' in page
 
 
 def test_start_all_with_nothing_to_start_says_so(browser, daemon):
     browser.post("/daemons/start-all/")
-    assert "No daemons to start" in browser.get("/daemons/").content.decode()
+    browser.get("/daemons/")
+    browser.post("/daemons/start-all/")
+    assert "No daemons to start: every daemon is already running." in browser.get("/daemons/").content.decode()
 
 
 def test_stop_all_and_restart_all_touch_running_daemons(browser, daemon):

@@ -11,6 +11,8 @@ from websockets.sync.client import connect
 from daemons import services
 from daemons.models import Daemon
 from jobs import services as job_services
+from stash import plans
+from stash.downloads.models import HandledDownload
 from tests.conftest import wait_for
 
 pytestmark = pytest.mark.processes
@@ -118,3 +120,37 @@ def _drained(ws):
     except Exception:
         return True
     return False
+
+
+def test_plan_and_download_pages_get_pushes_and_a_reconnect_gets_their_snapshot(daphne_server, user):
+    plan = plans.create_plan("Live plan")
+    plans.add_changes(plan, 1, [{"field": "tags", "action": "add", "proposed_value": "Kiss_AI"}])
+    change = plan.changes.get()
+    subscribe = f"plans,plan.{plan.pk},downloads"
+    with open_socket(daphne_server, subscribe, session_cookie(user)) as ws:
+        snapshot = read_snapshot(ws)
+        state = next(m for m in snapshot if m["type"] == "plan" and m["plan"]["id"] == plan.pk)
+        assert state["plan"]["counts"]["pending"] == 1
+        plans.set_change_status(change, "approved")
+        rows = receive_until(ws, lambda m: m["type"] == "plan_changes")
+        assert rows["changes"] == [{"id": change.pk, "status": "approved"}]
+
+    # Missed while disconnected: the next connection starts from the current state.
+    plans.set_change_status(change, "rejected")
+    HandledDownload.objects.create(
+        torrent_hash="d" * 40,
+        torrent_name="Holiday",
+        relative_path="Clip.mp4",
+        source_path="/dl/Clip.mp4",
+        status="failed",
+        error="The library is full",
+    )
+    with open_socket(daphne_server, subscribe, session_cookie(user)) as ws:
+        snapshot = read_snapshot(ws)
+    assert snapshot[0] == {"type": "hello", "groups": ["plans", f"plan.{plan.pk}", "downloads"]}
+    states = [m for m in snapshot if m["type"] == "plan" and m["plan"]["id"] == plan.pk]
+    assert len(states) == 2  # for the list and for the plan's page
+    assert all(s["plan"]["status"] == "cancelled" and s["plan"]["counts"]["rejected"] == 1 for s in states)
+    [download] = [m for m in snapshot if m["type"] == "download"]
+    assert download["torrent"] == {"hash": "d" * 40, "problem": True}
+    assert "The library is full" in download["html"]["article"]

@@ -2,7 +2,7 @@ import uuid
 
 from django.urls import reverse
 
-from orchestrator.paths import daemon_path, job_path
+from orchestrator.paths import daemon_path, job_path, plan_path
 
 
 def test_daemon_path_matches_the_urlconf():
@@ -12,3 +12,7 @@ def test_daemon_path_matches_the_urlconf():
 def test_job_path_matches_the_urlconf():
     job_id = uuid.uuid4()
     assert job_path(job_id) == reverse("jobs:detail", args=[job_id])
+
+
+def test_plan_path_matches_the_urlconf():
+    assert plan_path(42) == reverse("plans:detail", args=[42])

@@ -15,17 +15,13 @@ from django.utils import timezone
 
 from daemons import services
 from daemons.models import LEVEL_ORDER, Daemon, DaemonLog, LogLevel
+from orchestrator.dbcheck import require_database
 
 FOLLOW_POLL_SECONDS = 0.5
 CONTROL = {
     "start": (services.start, services.start_all, "started"),
     "stop": (services.stop, services.stop_all, "stopped"),
     "restart": (services.restart, services.restart_all, "restarted"),
-}
-NOTHING_TO_DO = {
-    "start": "No daemons to start: none is stopped with auto-start enabled.",
-    "stop": "No running daemons to stop.",
-    "restart": "No running daemons to restart.",
 }
 
 
@@ -43,7 +39,7 @@ class Command(BaseCommand):
             control.add_argument(
                 "--all",
                 action="store_true",
-                help="start: every stopped daemon with auto-start on; stop/restart: every running daemon.",
+                help="start: every stopped daemon; stop/restart: every running daemon.",
             )
         logs = actions.add_parser("logs", help="Print a daemon's latest log lines (oldest first).")
         logs.add_argument("name", help="Daemon name.")
@@ -52,6 +48,7 @@ class Command(BaseCommand):
         logs.add_argument("--follow", "-f", action="store_true", help="Keep printing new lines until Ctrl-C.")
 
     def handle(self, *args, action, **options):
+        require_database()
         if action == "status":
             self.status()
         elif action == "logs":
@@ -83,7 +80,7 @@ class Command(BaseCommand):
             return
         names = bulk()
         if not names:
-            self.stdout.write(NOTHING_TO_DO[verb])
+            self.stdout.write(services.NOTHING_TO_DO[verb])
             return
         self.stdout.write(f"Successfully {past} {len(names)} daemons: {', '.join(names)}")
 

@@ -7,6 +7,7 @@ from daemons.host import DaemonHost, HostedElsewhere
 from daemons.models import Daemon
 from daemons.registry import get_kind
 from daemons.services import unknown_daemon_message
+from orchestrator.dbcheck import require_database
 from orchestrator.dbtag import tag_connection
 from orchestrator.live.publisher import flush
 
@@ -34,6 +35,7 @@ class Command(BaseCommand):
 
     def handle(self, *args, name, once, **options):
         tag_connection(f"rundaemon:{name}", relaxed_commits=True)
+        require_database()
         daemon = Daemon.objects.filter(name=name).first()
         if daemon is None or get_kind(daemon.kind) is None:
             raise CommandError(unknown_daemon_message(name))

@@ -4,6 +4,7 @@ import sys
 from django.core.management.base import BaseCommand, CommandError
 
 from jobs.runner import Worker
+from orchestrator.dbcheck import require_database
 from orchestrator.dbtag import tag_connection
 
 # Channel messages are never encrypted here, yet channels_redis imports cryptography's Fernet when
@@ -33,6 +34,7 @@ class Command(BaseCommand):
         if max_jobs is not None and max_jobs < 1:
             raise CommandError("--max-jobs must be at least 1")
         tag_connection("runjobs", relaxed_commits=True)
+        require_database()
         worker = Worker(concurrency=concurrency, once=once, max_jobs=max_jobs)
         signal.signal(signal.SIGTERM, worker.request_stop)
         signal.signal(signal.SIGINT, worker.request_stop)

@@ -10,6 +10,8 @@ from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand
 from django.db import transaction
 
+from orchestrator.dbcheck import require_database
+
 
 class Command(BaseCommand):
     help = "Create an admin login (printed once) if no superuser exists yet; otherwise do nothing."
@@ -18,6 +20,7 @@ class Command(BaseCommand):
         parser.add_argument("--username", default="admin", help="Name for the new superuser (default admin).")
 
     def handle(self, *args, username, **options):
+        require_database()
         User = get_user_model()
         with transaction.atomic():
             if User.objects.filter(is_superuser=True).exists():

@@ -25,6 +25,7 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
+from orchestrator import dbcheck
 from orchestrator.embedded_redis import EmbeddedRedis, EmbeddedRedisError
 from orchestrator.envtools import env_number, env_str
 from orchestrator.settings import redis_host
@@ -50,6 +51,10 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         if not 1 <= port <= 65535 or not 1 <= concurrency <= 64:
             raise CommandError("The port must be 1-65535 and the concurrency 1-64.")
+        # Before the lock file, Redis or any child: a stack pointed at the wrong database creates nothing.
+        # Here, not in each child: the migration modules it loads are then shared by every forked process.
+        dbcheck.require_database()
+        connections.close_all()
         data_dir = Path(settings.DATA_DIR)
         lock_fd = _lock(data_dir)
         supervisor = Supervisor([], before_fork=connections.close_all, close_in_child=(lock_fd,))
@@ -111,6 +116,10 @@ class StateFile:
             "processes": self.supervisor.pids(),
             "redis": {"pid": self.redis.pid, "url": self.redis.url} if self.redis else None,
             "stash_demo_url": self.stash_demo_url,
+            # What an operator command needs to reach this stack's database (dbcheck's hint points here).
+            "data_dir": str(settings.DATA_DIR),
+            "database": dbcheck.describe(),
+            "database_url": "set" if env_str("DATABASE_URL") else "not set",
         }
         tmp = self.path.with_suffix(".tmp")
         tmp.write_text(json.dumps(state, indent=2) + "\n")
@@ -161,16 +170,9 @@ def _check_redis(state: StateFile):
 def _prepare_daemons() -> int:
     """Runs in a short-lived child, so that this process never opens the live-publisher thread or keeps
     a connection: every registered kind gets its row, and auto-start daemons are set to run."""
-    from django.db import connection
-    from django.db.migrations.executor import MigrationExecutor
-
     from daemons.services import apply_auto_start, ensure_daemon_rows
     from orchestrator.live.publisher import flush
 
-    executor = MigrationExecutor(connection)
-    if executor.migration_plan(executor.loader.graph.leaf_nodes()):
-        logger.error("The database has unapplied migrations: run `manage.py migrate` first (make run does).")
-        return 2
     ensure_daemon_rows()
     started = apply_auto_start()
     if started:

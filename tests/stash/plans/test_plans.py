@@ -327,7 +327,7 @@ def test_the_list_shows_counts_per_status_in_a_fixed_number_of_queries(browser, 
     with django_assert_num_queries(4):  # session, user, count, the page with its counts
         response = browser.get("/plans/")
     html = response.content.decode()
-    row = re.search(rf'<tr data-plan="{plan.pk}">(.*?)</tr>', html, re.S).group(1)
+    row = re.search(rf'<tr data-plan="{plan.pk}"[^>]*>(.*?)</tr>', html, re.S).group(1)
     counts = dict(re.findall(r'data-count="(\w+)">(\d+)<', row))
     assert counts == {
         "scenes": "2",
