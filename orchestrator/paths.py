@@ -12,3 +12,11 @@ def daemon_path(name: str) -> str:
 
 def job_path(job_id) -> str:
     return f"/jobs/{job_id}/"
+
+
+def plans_path() -> str:
+    return "/plans/"
+
+
+def qbittorrent_settings_path() -> str:
+    return "/settings/qbittorrent/"

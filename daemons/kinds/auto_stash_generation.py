@@ -8,7 +8,7 @@ a later cycle. `generated` is set by the job from what Stash reports, never by t
 """
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
-from daemons.models import JobAction
+from daemons.models import JobAction, StatusLevel
 from jobs.models import Job, JobStatus
 from jobs.queries import live_job_ids, live_job_types
 from orchestrator.typed import Field, Schema
@@ -68,7 +68,9 @@ class AutoStashGenerationDaemon(BaseDaemon):
             what = active + [f"Stash: {job.get('description')}" for job in stash_busy]
             await self.log("DEBUG", f"Found {len(what)} running/pending jobs: {what}")
             await self.log("INFO", f"Jobs are running, skipping generation check and sleeping for {seconds} seconds")
-            await self.update_status(f"Jobs are running, sleeping for {seconds} seconds")
+            await self.update_status(
+                f"Jobs are running, sleeping for {seconds} seconds", level=StatusLevel.WAITING, next_in=seconds
+            )
             return seconds
         await self.update_status("Checking for scenes needing generation")
         count, scene_ids = await in_thread(scenes_to_generate)
@@ -86,7 +88,7 @@ class AutoStashGenerationDaemon(BaseDaemon):
 
     async def rest(self, message: str) -> float:
         seconds = self.config["job_interval_seconds"]
-        await self.update_status(message.format(n=seconds))
+        await self.update_status(message.format(n=seconds), level=StatusLevel.WAITING, next_in=seconds)
         return seconds
 
     async def start_monitoring(self, job: Job) -> float:

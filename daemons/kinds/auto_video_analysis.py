@@ -15,6 +15,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
+from daemons.models import StatusLevel
 from jobs.models import Job, JobStatus
 from jobs.types.analysis import held_scene_ids
 from orchestrator.typed import Field, Schema
@@ -100,7 +101,7 @@ class AutoVideoAnalysisDaemon(BaseDaemon):
         """Rest `job_interval_seconds`; with `wake_on_work`, only until scenes are due (a sync that brings
         new scenes should not wait out the interval)."""
         seconds = self.config["job_interval_seconds"]
-        await self.update_status(message.format(n=seconds))
+        await self.update_status(message.format(n=seconds), level=StatusLevel.WAITING, next_in=seconds)
         if not wake_on_work:
             return seconds
         self.resting_until = timezone.now() + timedelta(seconds=seconds)

@@ -2,7 +2,7 @@ import uuid
 
 from django.urls import reverse
 
-from orchestrator.paths import daemon_path, job_path
+from orchestrator.paths import daemon_path, job_path, plans_path, qbittorrent_settings_path
 
 
 def test_daemon_path_matches_the_urlconf():
@@ -12,3 +12,11 @@ def test_daemon_path_matches_the_urlconf():
 def test_job_path_matches_the_urlconf():
     job_id = uuid.uuid4()
     assert job_path(job_id) == reverse("jobs:detail", args=[job_id])
+
+
+def test_plans_path_matches_the_urlconf():
+    assert plans_path() == reverse("plans:list")
+
+
+def test_qbittorrent_settings_path_matches_the_urlconf():
+    assert qbittorrent_settings_path() == reverse("downloads:settings")
