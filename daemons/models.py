@@ -1,5 +1,8 @@
+from typing import NamedTuple
+
 from django.db import models
 from django.utils import timezone
+from django.utils.functional import cached_property
 
 from jobs.models import Job
 from orchestrator.durations import human_duration
@@ -15,6 +18,12 @@ class ActualState(models.TextChoices):
     STOPPED = "stopped", "Stopped"
     RUNNING = "running", "Running"
     ERROR = "error", "Error"
+
+
+class NextCheck(NamedTuple):
+    iso: str  # for live.js, which counts down to it
+    clock: str  # "19:25", in TIME_ZONE
+    words: str  # "4 min" from now
 
 
 class StatusLevel(models.TextChoices):
@@ -94,11 +103,15 @@ class Daemon(models.Model):
             return None
         return self.status_next_at if self.status_next_at >= self.status_updated_at else None
 
-    @property
-    def next_check_in(self) -> str:
-        """How long until `next_check_at`, as pages say it ("4 min"); "" when there is none."""
+    @cached_property
+    def next_check(self) -> "NextCheck | None":
+        """`next_check_at` as the status fragment shows it, computed once per render (fragments are
+        rendered on every status write, so the template reads plain strings, not date filters)."""
         at = self.next_check_at
-        return human_duration((at - timezone.now()).total_seconds()) if at else ""
+        if at is None:
+            return None
+        words = human_duration((at - timezone.now()).total_seconds())
+        return NextCheck(at.isoformat(), timezone.localtime(at).strftime("%H:%M"), words)
 
     @property
     def dot_css(self) -> str:

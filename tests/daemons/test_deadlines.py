@@ -81,7 +81,7 @@ def test_a_step_records_its_deadline_as_now_plus_the_wait_it_returns(stash_emula
     assert state.status_next_at == timezone.now() + timedelta(seconds=wait)
     assert state.current_status == "Jobs are running, sleeping for 3600 seconds"  # the spec's sentence stays
     assert state.status_level == "waiting"
-    assert state.next_check_in == "1 h"
+    assert state.next_check.words == "1 h"
 
 
 def test_a_silent_poll_extends_the_deadline_at_most_once_per_floor(daemon, frozen):
