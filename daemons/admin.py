@@ -56,6 +56,10 @@ class DaemonAdmin(admin.ModelAdmin):
         "current_job_id",
         "current_job_type",
         "status_updated_at",
+        "status_next_at",
+        "status_level",
+        "status_link_url",
+        "status_link_label",
         "lease_host",
         "lease_pid",
         "heartbeat_at",
@@ -66,7 +70,21 @@ class DaemonAdmin(admin.ModelAdmin):
     fieldsets = [
         (None, {"fields": ["name", "kind", "desired_state", "actual_state", "auto_start"]}),
         ("Configuration", {"fields": ["configuration", "config_version"]}),
-        ("Status", {"fields": ["current_status", "current_job_id", "current_job_type", "status_updated_at"]}),
+        (
+            "Status",
+            {
+                "fields": [
+                    "current_status",
+                    "status_level",
+                    "current_job_id",
+                    "current_job_type",
+                    "status_link_url",
+                    "status_link_label",
+                    "status_updated_at",
+                    "status_next_at",
+                ]
+            },
+        ),
         ("Host", {"fields": ["lease_host", "lease_pid", "heartbeat_at", "started_at"]}),
         ("Last error", {"fields": ["last_error", "last_error_at"], "classes": ["collapse"]}),
     ]
@@ -84,13 +102,16 @@ class DaemonAdmin(admin.ModelAdmin):
         fragment = render_fragment("daemons/_status.html", {"daemon": daemon})
         return format_html(
             '<span class="live-status" data-daemon="{}" data-daemon-status="{}" data-actual-state="{}" '
-            'data-desired-state="{}" data-auto-start="{}" data-status-updated-at="{}" data-stale="{}">{}</span>',
+            'data-desired-state="{}" data-auto-start="{}" data-status-updated-at="{}" data-next-at="{}" '
+            'data-heartbeat-at="{}" data-stale="{}">{}</span>',
             daemon.name,
             daemon.name,
             daemon.actual_state,
             daemon.desired_state,
             "true" if daemon.auto_start else "false",
-            daemon.status_updated_at.isoformat() if daemon.status_updated_at else "",
+            _iso(daemon.status_updated_at),
+            _iso(daemon.status_next_at),
+            _iso(daemon.heartbeat_at),
             "true" if services.is_stale(daemon) else "false",
             mark_safe(fragment),  # rendered with autoescaping from our own template
         )
@@ -162,3 +183,7 @@ class DaemonJobHistoryAdmin(ReadOnlyAdmin):
         if entry.job_id is None:
             return format_html('<span title="Removed by retention">{}</span>', short)
         return format_html('<a href="{}">{}</a>', reverse("admin:jobs_job_change", args=[entry.job_uuid]), short)
+
+
+def _iso(value) -> str:
+    return value.isoformat() if value else ""

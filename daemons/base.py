@@ -24,7 +24,7 @@ from django.conf import settings
 from django.utils import timezone
 
 from daemons import services
-from daemons.models import Daemon, JobAction
+from daemons.models import Daemon, JobAction, StatusLevel
 from jobs import services as job_services
 from jobs.models import ACTIVE_STATUSES, Job, JobStatus
 from orchestrator import wakeups
@@ -40,6 +40,11 @@ POLL_SECONDS = 1.0
 STASH_RETRY_CEILING_SECONDS = 300.0
 # Wake-ups remembered between two steps; past it their keys are forgotten (any watcher then re-checks).
 MAX_NEWS = 1000
+# A step that says nothing (a poll of a watched job) extends the deadline on record by at least this much
+# once it runs out, so a poll every second costs a deadline write every PROMISE_FLOOR_SECONDS, not every poll.
+PROMISE_FLOOR_SECONDS = 10.0
+# A deadline within this of the one on record is the same promise (the step's own run time, rounding).
+PROMISE_TOLERANCE = timedelta(seconds=1)
 
 _JOB_OUTCOME_ACTION = {
     JobStatus.COMPLETED: JobAction.FINISHED,
@@ -113,6 +118,9 @@ class BaseDaemon:
         # The rest under way, if it may end early; the wake-ups heard since the current step began.
         self.resting: Rest | None = None
         self._news: set[tuple[str, str]] = set()
+        # The deadline on record (status_next_at), and whether the step under way wrote a status.
+        self._next_at = None
+        self._spoke = False
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -130,20 +138,35 @@ class BaseDaemon:
                 await self.sleep(await self.run_step())
 
     async def run_step(self) -> float:
-        """One step, with the shared handling of Stash failures; returns the seconds to wait. While a rest
-        lasts (`rest_until_news`), the step only asks the rest's quiet question."""
+        """One step, with the shared handling of Stash failures; returns the seconds to wait, after
+        recording when the daemon will say something next (see `_promise`). While a rest lasts
+        (`rest_until_news`), the step only asks the rest's quiet question."""
         # Before the step's checks: a stop, a new configuration or a wake-up from now on ends the wait
         # that follows this step (sleep() finds the event set, or the news, and returns at once).
         self._wake.clear()
         news, self._news = self._news, set()
+        self._spoke = False
         try:
-            if self.resting is not None:
-                left = await self._rest_left(news)
-                if left is not None:
-                    return left
-            return await self.step()
+            wait = await self._rest_left(news) if self.resting is not None else None
+            if wait is None:
+                wait = await self.step()
         except StashError as error:
-            return await self._stash_failed(error)
+            wait = await self._stash_failed(error)
+        await self._promise(wait)
+        return wait
+
+    async def _promise(self, wait: float):
+        """Record the deadline now + `wait` on the row, unless the one on record already says it: a status
+        written with `next_in` carried it, or a silent step's record still covers its wait."""
+        now = timezone.now()
+        due = now + timedelta(seconds=wait)
+        if self._next_at is not None:
+            if self._spoke and abs(due - self._next_at) < PROMISE_TOLERANCE:
+                return
+            if not self._spoke and due <= self._next_at:
+                return
+        self._next_at = due if self._spoke else now + timedelta(seconds=max(wait, PROMISE_FLOOR_SECONDS))
+        await sync_to_async(services.set_next_at)(self.daemon_id, self._next_at)
 
     async def _stash_failed(self, error: StashError) -> float:
         # The step is abandoned with the job it watched: every kind finds its job again (its own active
@@ -152,7 +175,11 @@ class BaseDaemon:
         ceiling = self.config.get("job_interval_seconds", STASH_RETRY_CEILING_SECONDS)
         delay = self.stash_failures.next_delay(ceiling)
         await self.log("ERROR", f"Stash error: {error}; retrying in {delay:.0f} s")
-        await self.update_status(f"Stash is unreachable or failing, retrying in {delay:.0f} seconds: {error}")
+        await self.update_status(
+            f"Stash is unreachable or failing, retrying in {delay:.0f} seconds: {error}",
+            level=StatusLevel.ERROR,
+            next_in=delay,
+        )
         return delay
 
     async def stash_answered(self):
@@ -227,17 +254,36 @@ class BaseDaemon:
 
     # --- reporting ----------------------------------------------------------------------------
 
-    async def update_status(self, status_message: str, job_id=None, job_type=None):
+    async def update_status(
+        self,
+        status_message: str,
+        job_id=None,
+        job_type=None,
+        *,
+        level: str = StatusLevel.OK,
+        link: tuple[str, str] | None = None,
+        next_in: float | None = None,
+    ):
         """Say what the daemon is doing now; saved on its row and pushed live to every open page.
 
-        Passing no job clears the job fields. The caller's cost is one UPDATE plus a queue append;
+        `level` colours the status (StatusLevel); `link` is a page it points to, (url, label). Passing no
+        job (or link) clears it. `next_in`: the seconds until the daemon says something next, when this
+        status announces the wait the step returns; the deadline then travels in the same write (otherwise
+        `run_step` records it after the step). The caller's cost is one UPDATE plus a queue append;
         delivery to browsers happens on the publisher thread.
         """
+        self._spoke = True
+        next_at = None
+        if next_in is not None:
+            next_at = self._next_at = timezone.now() + timedelta(seconds=next_in)
         await sync_to_async(services.set_status)(
             self.daemon_id,
             str(status_message),
             str(job_id) if job_id is not None else None,
             str(job_type) if job_type is not None else None,
+            level,
+            link,
+            next_at,
         )
 
     async def log(self, level: str, message: str):

@@ -25,7 +25,7 @@ from django.db.models import Q
 from django.utils import timezone
 
 from daemons import services
-from daemons.models import ActualState, Daemon, DesiredState
+from daemons.models import ActualState, Daemon, DesiredState, StatusLevel
 from daemons.registry import get_kind
 from orchestrator.backoff import Backoff
 from orchestrator.live.signals import status_changed
@@ -239,15 +239,16 @@ class DaemonHost:
         trace = "".join(traceback.format_exception(exc))
         summary = f"{type(exc).__name__}: {exc}"
         logger.error("Daemon %s crashed: %s", self.name, trace)
+        now = timezone.now()
+        status = {
+            **services.STATUS_CLEARED,
+            "current_status": f"Error: {summary} (restarting in {delay:g} s)"[:500],
+            "status_updated_at": now,
+            "status_level": StatusLevel.ERROR,
+            "status_next_at": now + timedelta(seconds=delay),  # the restart is what it says next
+        }
         await db(services.save_fields)(
-            self.daemon_id,
-            actual_state=ActualState.ERROR,
-            last_error=trace[-10_000:],
-            last_error_at=timezone.now(),
-            current_status=f"Error: {summary} (restarting in {delay:g} s)"[:500],
-            current_job_id=None,
-            current_job_type=None,
-            status_updated_at=timezone.now(),
+            self.daemon_id, actual_state=ActualState.ERROR, last_error=trace[-10_000:], last_error_at=now, **status
         )
         await self._log("ERROR", f"Daemon crashed: {summary}\n{trace}")
 

@@ -1,6 +1,11 @@
+from typing import NamedTuple
+
 from django.db import models
+from django.utils import timezone
+from django.utils.functional import cached_property
 
 from jobs.models import Job
+from orchestrator.durations import human_duration
 from orchestrator.paths import daemon_path, job_path
 
 
@@ -13,6 +18,21 @@ class ActualState(models.TextChoices):
     STOPPED = "stopped", "Stopped"
     RUNNING = "running", "Running"
     ERROR = "error", "Error"
+
+
+class NextCheck(NamedTuple):
+    iso: str  # for live.js, which counts down to it
+    clock: str  # "19:25", in TIME_ZONE
+    words: str  # "4 min" from now
+
+
+class StatusLevel(models.TextChoices):
+    """How a status reads at a glance (the colour of its dot)."""
+
+    OK = "ok", "OK"  # working: checking, launching, watching a job
+    WAITING = "waiting", "Waiting"  # idle as told, until its next check
+    WARNING = "warning", "Warning"  # needs a person (not configured, credentials refused)
+    ERROR = "error", "Error"  # failing (unreachable, crashed); retrying
 
 
 class Daemon(models.Model):
@@ -29,11 +49,17 @@ class Daemon(models.Model):
     config_version = models.PositiveIntegerField(default=0)
     restart_requested = models.PositiveIntegerField(default=0)
 
-    # NULL means "no status": the daemon is stopped (DESIGN §3 clears these four fields on stop).
+    # NULL means "no status": the daemon is stopped (DESIGN §3 clears the status fields on stop).
     current_status = models.CharField(max_length=500, blank=True, null=True)  # noqa: DJ001
     current_job_id = models.CharField(max_length=36, blank=True, null=True)  # noqa: DJ001
     current_job_type = models.CharField(max_length=100, blank=True, null=True)  # noqa: DJ001
     status_updated_at = models.DateTimeField(blank=True, null=True)
+    # When the daemon will say something next at the latest (the end of its wait); overdue means stale.
+    status_next_at = models.DateTimeField(blank=True, null=True)
+    status_level = models.CharField(max_length=10, choices=StatusLevel.choices, blank=True, null=True)  # noqa: DJ001
+    # A page the status points to besides its job (the settings to fix, the plans to review).
+    status_link_url = models.CharField(max_length=200, blank=True, null=True)  # noqa: DJ001
+    status_link_label = models.CharField(max_length=100, blank=True, null=True)  # noqa: DJ001
 
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_host = models.CharField(max_length=255, blank=True)
@@ -60,6 +86,42 @@ class Daemon(models.Model):
 
         kind = get_kind(self.kind)
         return kind.title if kind else self.name
+
+    @property
+    def description(self) -> str:
+        """What the daemon does, in one line (its kind's description)."""
+        from daemons.registry import get_kind
+
+        kind = get_kind(self.kind)
+        return kind.description if kind else ""
+
+    @property
+    def next_check_at(self):
+        """The deadline of the current status, or None when there is none to show: stopped, or the step
+        that wrote the status is still under way (its deadline was set before the status)."""
+        if self.status_next_at is None or self.status_updated_at is None:
+            return None
+        return self.status_next_at if self.status_next_at >= self.status_updated_at else None
+
+    @cached_property
+    def next_check(self) -> "NextCheck | None":
+        """`next_check_at` as the status fragment shows it, computed once per render (fragments are
+        rendered on every status write, so the template reads plain strings, not date filters)."""
+        at = self.next_check_at
+        if at is None:
+            return None
+        words = human_duration((at - timezone.now()).total_seconds())
+        return NextCheck(at.isoformat(), timezone.localtime(at).strftime("%H:%M"), words)
+
+    @property
+    def dot_css(self) -> str:
+        """The modifier of the status dot's CSS class (dot-<modifier>): the status's level while the daemon
+        runs, the state otherwise."""
+        if self.actual_state == ActualState.ERROR:
+            return StatusLevel.ERROR
+        if self.actual_state != ActualState.RUNNING:
+            return "idle"
+        return self.status_level or StatusLevel.OK
 
     @property
     def state_label(self) -> str:
@@ -100,6 +162,10 @@ class Daemon(models.Model):
             "current_job_type": self.current_job_type,
             "current_job_url": self.current_job_url,
             "status_updated_at": _iso(self.status_updated_at),
+            "status_next_at": _iso(self.status_next_at),
+            "status_level": self.status_level,
+            "status_link_url": self.status_link_url,
+            "status_link_label": self.status_link_label,
             "lease_host": self.lease_host,
             "lease_pid": self.lease_pid,
             "heartbeat_at": _iso(self.heartbeat_at),

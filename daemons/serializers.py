@@ -10,7 +10,16 @@ import re
 from rest_framework import serializers
 
 from daemons import services
-from daemons.models import ActualState, Daemon, DaemonJobHistory, DaemonLog, DesiredState, JobAction, LogLevel
+from daemons.models import (
+    ActualState,
+    Daemon,
+    DaemonJobHistory,
+    DaemonLog,
+    DesiredState,
+    JobAction,
+    LogLevel,
+    StatusLevel,
+)
 from orchestrator.api import RejectUnknownFieldsMixin
 
 
@@ -41,6 +50,12 @@ class DaemonSerializer(serializers.Serializer):
     current_job_type = serializers.CharField(allow_null=True)
     current_job_url = serializers.CharField(allow_null=True)
     status_updated_at = serializers.DateTimeField(allow_null=True)
+    status_next_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the daemon will say something next at the latest (the end of its wait)."
+    )
+    status_level = serializers.ChoiceField(choices=StatusLevel.choices, allow_null=True)
+    status_link_url = serializers.CharField(allow_null=True, help_text="A page the status points to, besides its job.")
+    status_link_label = serializers.CharField(allow_null=True)
     lease_host = serializers.CharField()
     lease_pid = serializers.IntegerField(allow_null=True)
     heartbeat_at = serializers.DateTimeField(allow_null=True)
@@ -50,7 +65,10 @@ class DaemonSerializer(serializers.Serializer):
     url = serializers.CharField(help_text="The daemon's page.")
     configuration = serializers.DictField(help_text="The settings in effect (stored values over the defaults).")
     config_schema = ConfigFieldSerializer(many=True, help_text="Every setting with its type, default and bounds.")
-    is_stale = serializers.BooleanField(help_text="Running, but its status has not changed for too long.")
+    is_stale = serializers.BooleanField(
+        help_text="Running, but overdue: past status_next_at plus DAEMON_STALE_AFTER_SECONDS, or its host's "
+        "heartbeat is older than DAEMON_LEASE_SECONDS."
+    )
 
     def to_representation(self, instance: Daemon) -> dict:
         schema = services.schema_for(instance)

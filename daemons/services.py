@@ -1,12 +1,14 @@
 """Daemon operations shared by the pages, the API, the admin, the hosts and the daemons themselves."""
 
+import uuid
 from datetime import timedelta
 
 from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
-from daemons.models import ActualState, Daemon, DaemonJobHistory, DaemonLog, DesiredState, LogLevel
+from daemons.models import ActualState, Daemon, DaemonJobHistory, DaemonLog, DesiredState, LogLevel, StatusLevel
+from jobs.models import Job
 from orchestrator.live.signals import status_changed
 from orchestrator.returning import update_returning
 
@@ -77,18 +79,32 @@ def save_fields(daemon_id: int, **fields):
     _changed(Daemon.objects.filter(pk=daemon_id).first())
 
 
-def set_status(daemon_id: int, message, job_id=None, job_type=None):
-    """The hot path of update_status(): one UPDATE … RETURNING yields the whole row to push."""
+def set_status(daemon_id: int, message, job_id=None, job_type=None, level=StatusLevel.OK, link=None, next_at=None):
+    """The hot path of update_status(): one UPDATE … RETURNING yields the whole row to push.
+
+    `link` is (url, label) or None. `next_at` is the status's deadline when the caller knows it; None
+    keeps the deadline on record (the step's end records the new one, see BaseDaemon.run_step)."""
     now = timezone.now()
+    url, label = link or (None, None)
+    fields = {"status_next_at": next_at} if next_at is not None else {}
     daemon = _update_returning(
         daemon_id,
         current_status=message[:500] if message is not None else None,
         current_job_id=job_id,
         current_job_type=job_type,
         status_updated_at=now if message is not None else None,
+        status_level=level if message is not None else None,
+        status_link_url=url,
+        status_link_label=label,
         updated_at=now,
+        **fields,
     )
     _changed(daemon)
+
+
+def set_next_at(daemon_id: int, next_at):
+    """Record when the daemon will say something next (one UPDATE … RETURNING, pushed like a status)."""
+    _changed(_update_returning(daemon_id, status_next_at=next_at, updated_at=timezone.now()))
 
 
 def _changed(daemon: Daemon | None):
@@ -102,10 +118,20 @@ def _update_returning(daemon_id: int, **fields) -> Daemon | None:
     return next(iter(update_returning(Daemon, {"pk": daemon_id}, **fields)), None)
 
 
+STATUS_CLEARED = {
+    "current_status": None,
+    "current_job_id": None,
+    "current_job_type": None,
+    "status_updated_at": None,
+    "status_next_at": None,
+    "status_level": None,
+    "status_link_url": None,
+    "status_link_label": None,
+}
+
+
 def clear_status(daemon_id: int, **extra):
-    save_fields(
-        daemon_id, current_status=None, current_job_id=None, current_job_type=None, status_updated_at=None, **extra
-    )
+    save_fields(daemon_id, **{**STATUS_CLEARED, **extra})
 
 
 def add_log(daemon: Daemon, level: str, message: str) -> DaemonLog:
@@ -204,9 +230,42 @@ def purge_old_logs(daemon_id: int) -> int:
     return deleted
 
 
-def is_stale(daemon: Daemon, now=None) -> bool:
-    """Running, but its status has not changed for longer than DAEMON_STALE_AFTER_SECONDS."""
-    if daemon.actual_state != ActualState.RUNNING or not daemon.status_updated_at:
+def host_alive(daemon: Daemon, now=None) -> bool:
+    """Whether a host holds the daemon's lease and heartbeats (a beat within DAEMON_LEASE_SECONDS)."""
+    if not daemon.lease_owner or not daemon.heartbeat_at:
         return False
     now = now or timezone.now()
-    return (now - daemon.status_updated_at).total_seconds() > settings.DAEMON_STALE_AFTER_SECONDS
+    return (now - daemon.heartbeat_at).total_seconds() < settings.DAEMON_LEASE_SECONDS
+
+
+def is_stale(daemon: Daemon, now=None) -> bool:
+    """Running, but overdue: more than DAEMON_STALE_AFTER_SECONDS (the grace) past the deadline its status
+    set (`status_next_at`), or its host's heartbeat is late. A daemon sleeping as told is never stale,
+    however long it sleeps. static/js/live.js applies the same rule between pushes."""
+    if daemon.actual_state != ActualState.RUNNING:
+        return False
+    now = now or timezone.now()
+    if not host_alive(daemon, now):
+        return True
+    if daemon.status_next_at is None:
+        return False
+    return (now - daemon.status_next_at).total_seconds() > settings.DAEMON_STALE_AFTER_SECONDS
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    # A status may name a job by any string (the field is free text); only a UUID can be a Job.
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return None
+
+
+def attach_current_jobs(daemons: list[Daemon]) -> list[Daemon]:
+    """Set `current_job` on each daemon (the Job its status links to, or None), in one query; pages show
+    its progress."""
+    ids = [_uuid(d.current_job_id) for d in daemons if d.current_job_id]
+    ids = [pk for pk in ids if pk is not None]
+    jobs = {str(job.pk): job for job in Job.objects.filter(pk__in=ids)} if ids else {}
+    for daemon in daemons:
+        daemon.current_job = jobs.get(daemon.current_job_id or "")
+    return daemons

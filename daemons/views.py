@@ -5,9 +5,7 @@ redirect and a message (or, for an invalid configuration, the page again with it
 """
 
 import json
-from datetime import timedelta
 
-from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -41,7 +39,7 @@ BULK_ACTIONS = {
 
 @login_required
 def daemon_list(request):
-    daemons = list(Daemon.objects.order_by("name"))
+    daemons = services.attach_current_jobs(list(Daemon.objects.order_by("name")))
     now = timezone.now()
     for daemon in daemons:
         daemon.stale = services.is_stale(daemon, now)
@@ -50,7 +48,7 @@ def daemon_list(request):
 
 @login_required
 def daemon_detail(request, name):
-    daemon = _get_daemon(name)
+    (daemon,) = services.attach_current_jobs([_get_daemon(name)])
     return render(request, "daemons/detail.html", _detail_context(request, daemon))
 
 
@@ -64,7 +62,7 @@ def daemon_action(request, name, action):
     operation, done_message = ACTIONS[action]
     daemon = operation(daemon)
     messages.success(request, done_message.format(daemon.display_name))
-    if daemon.desired_state == DesiredState.RUNNING and not _host_alive(daemon):
+    if daemon.desired_state == DesiredState.RUNNING and not services.host_alive(daemon):
         messages.warning(request, _no_host_message(daemon))
     return _redirect_back(request, "daemons:list")
 
@@ -157,7 +155,7 @@ def _detail_context(request, daemon, *, form_values=None, form_errors=None, raw_
     context = {
         "daemon": daemon,
         "stale": services.is_stale(daemon),
-        "host_alive": _host_alive(daemon),
+        "host_alive": services.host_alive(daemon),
         "no_host_message": _no_host_message(daemon),
         "has_schema": schema is not None,
         "last_error_summary": _last_line(daemon.last_error),
@@ -200,13 +198,6 @@ def _field_errors(schema, errors) -> list[str]:
     """Errors of known settings, for the raw editor (which has no per-field inputs)."""
     known = {f.name for f in schema.fields}
     return [f"{key}: {message}" for key, msgs in (errors or {}).items() if key in known for message in msgs]
-
-
-def _host_alive(daemon: Daemon) -> bool:
-    if not daemon.lease_owner or not daemon.heartbeat_at:
-        return False
-    age = timezone.now() - daemon.heartbeat_at
-    return age < timedelta(seconds=settings.DAEMON_LEASE_SECONDS)
 
 
 def _no_host_message(daemon: Daemon) -> str:

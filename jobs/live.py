@@ -33,7 +33,11 @@ def job_payload(job: Job) -> dict:
     return {
         "type": "job",
         "job": job.to_state(),
-        "html": {"row": render_fragment("jobs/_job_row.html", {"job": job})},
+        # The row for the Jobs pages; the progress alone for the daemon cards whose status links the job.
+        "html": {
+            "row": render_fragment("jobs/_job_row.html", {"job": job}),
+            "progress": render_fragment("jobs/_progress.html", {"job": job}),
+        },
     }
 
 

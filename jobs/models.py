@@ -1,9 +1,12 @@
 import uuid
+from datetime import timedelta
 
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 
 from jobs.types import get_kind
+from orchestrator.durations import human_duration
 from orchestrator.paths import job_path
 
 
@@ -96,10 +99,47 @@ class Job(models.Model):
     def duration_seconds(self) -> float | None:
         if not self.started_at:
             return None
-        from django.utils import timezone
-
         end = self.finished_at or timezone.now()
         return max(0.0, (end - self.started_at).total_seconds())
+
+    @property
+    def items_per_second(self) -> float | None:
+        """Items processed per second since the job started; None before the first item."""
+        elapsed = self.duration_seconds
+        if not self.processed_items or not elapsed:
+            return None
+        return self.processed_items / elapsed
+
+    @property
+    def rate_text(self) -> str:
+        """The rate as pages say it ("3.2 items/s", "12 items/min"); "" when unknown."""
+        rate = self.items_per_second
+        if rate is None:
+            return ""
+        if rate >= 1:
+            return f"{rate:.1f} items/s"
+        return f"{rate * 60:.1f} items/min"
+
+    @property
+    def eta_at(self):
+        """When a running job should end at its pace so far (by items when it counts them, else by
+        progress); None when that is not known yet."""
+        if self.status != JobStatus.RUNNING or not self.duration_seconds:
+            return None
+        elapsed = self.duration_seconds
+        if self.total_items and self.processed_items:
+            left = elapsed * (self.total_items - self.processed_items) / self.processed_items
+        elif 0 < self.progress < 100:
+            left = elapsed * (100 - self.progress) / self.progress
+        else:
+            return None
+        return timezone.now() + timedelta(seconds=max(0.0, left))
+
+    @property
+    def eta_in(self) -> str:
+        """How long until `eta_at`, as pages say it ("4 min"); "" when unknown."""
+        eta = self.eta_at
+        return human_duration((eta - timezone.now()).total_seconds()) if eta else ""
 
     def to_state(self) -> dict:
         """The whole current state, as pushed to live pages and returned by the API."""

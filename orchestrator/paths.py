@@ -16,3 +16,11 @@ def job_path(job_id) -> str:
 
 def plan_path(plan_id) -> str:
     return f"/plans/{plan_id}/"
+
+
+def plans_path() -> str:
+    return "/plans/"
+
+
+def qbittorrent_settings_path() -> str:
+    return "/settings/qbittorrent/"

@@ -185,8 +185,10 @@ DAEMON_LEASE_SECONDS = env_number("DAEMON_LEASE_SECONDS", 10.0, minimum=0.5)
 # How often a host re-reads its row for Start/Stop/Restart and configuration changes.
 DAEMON_CONTROL_POLL_SECONDS = env_number("DAEMON_CONTROL_POLL_SECONDS", 0.5, minimum=0.05)
 DAEMON_RESTART_BACKOFF_MAX_SECONDS = env_number("DAEMON_RESTART_BACKOFF_MAX_SECONDS", 60.0, minimum=0.1)
-# A running daemon whose status has not changed for this long is flagged stale on the dashboard.
-DAEMON_STALE_AFTER_SECONDS = env_number("DAEMON_STALE_AFTER_SECONDS", 300, minimum=1, integer=True)
+# The grace of a daemon's deadline: a running daemon this long past the time its status said it would
+# report next (status_next_at) is flagged stale, as is one whose host's heartbeat is older than
+# DAEMON_LEASE_SECONDS. A daemon sleeping as told is never flagged, however long its interval.
+DAEMON_STALE_AFTER_SECONDS = env_number("DAEMON_STALE_AFTER_SECONDS", 120, minimum=1, integer=True)
 DAEMON_LOG_RETENTION_DAYS = env_number("DAEMON_LOG_RETENTION_DAYS", 14, minimum=1, integer=True)
 
 # Job workers

@@ -11,11 +11,13 @@ rests the whole interval, so a plan that cannot be applied is not retried on eve
 """
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
+from daemons.models import StatusLevel
 from jobs.models import Job, JobStatus
 from jobs.types.apply_plan import plans_being_applied
 from orchestrator import wakeups
+from orchestrator.paths import plans_path
 from orchestrator.typed import Field, Schema
-from stash.plans.apply import applicable_plans
+from stash.plans.apply import applicable_plans, plans_awaiting_review
 
 WAITING = "Waiting for plan application to complete"
 
@@ -119,14 +121,32 @@ class AutoPlanApplierDaemon(BaseDaemon):
             await self.watch(job, WAITING)
             return POLL_SECONDS
         seconds, self.plans = self.config["job_interval_seconds"], None
-        if self.applied:
-            await self.update_status(f"Plan application cycle complete, sleeping for {seconds} seconds")
-        else:
-            await self.update_status(f"No plans to process, sleeping for {seconds} seconds")
+        if not await self.say_awaiting_review(seconds):
+            done = "Plan application cycle complete" if self.applied else "No plans to process"
+            await self.update_status(
+                f"{done}, sleeping for {seconds} seconds", level=StatusLevel.WAITING, next_in=seconds
+            )
         if self.failed:
             return seconds
         prefixes, auto_approve = self.config["plan_prefix_filter"], self.config["auto_approve_all_changes"]
         return self.rest_until_news(seconds, wakeups.PLANS, ready=lambda: _something_to_apply(prefixes, auto_approve))
+
+    async def say_awaiting_review(self, seconds: float) -> bool:
+        """With nothing left to apply, point to the plans whose changes wait for review, if any (with
+        auto-approval nothing waits for a person). Returns whether it said so."""
+        if self.auto_approve:
+            return False
+        plans, changes = await in_thread(plans_awaiting_review, self.config["plan_prefix_filter"])
+        if not plans:
+            return False
+        noun = "plan" if plans == 1 else "plans"
+        await self.update_status(
+            f"{plans} {noun} waiting for review ({changes} changes)",
+            level=StatusLevel.WAITING,
+            link=(plans_path(), "Review plans"),
+            next_in=seconds,
+        )
+        return True
 
     async def plan_applied(self, finished: Job):
         self.applied += 1

@@ -12,7 +12,7 @@ from datetime import timedelta
 from django.utils import timezone
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, clock, in_thread, job_interval_field
-from daemons.models import JobAction
+from daemons.models import JobAction, StatusLevel
 from jobs.models import Job, JobStatus
 from jobs.queries import live_job_ids, live_job_types
 from orchestrator import wakeups
@@ -102,7 +102,11 @@ class AutoStashGenerationDaemon(BaseDaemon):
         by = clock(timezone.now() + timedelta(seconds=seconds))
         await self.log("DEBUG", f"Found {len(what)} running/pending jobs: {what}")
         await self.log("INFO", f"Jobs are running, skipping generation check until they finish (at the latest {by})")
-        await self.update_status(f"Jobs are running, waiting for them to finish (checking again by {by})")
+        await self.update_status(
+            f"Jobs are running, waiting for them to finish (checking again by {by})",
+            level=StatusLevel.WAITING,
+            next_in=IDLE_CHECK_SECONDS if active else seconds,
+        )
         if not active:
             return seconds
         return self.rest_until_news(seconds, wakeups.JOB_ENDED, ready=_no_live_jobs, poll=IDLE_CHECK_SECONDS)
@@ -110,7 +114,7 @@ class AutoStashGenerationDaemon(BaseDaemon):
     async def rest(self, message: str) -> float:
         """Rest the interval, or until a sync brings scenes to generate."""
         seconds = self.config["job_interval_seconds"]
-        await self.update_status(message.format(n=seconds))
+        await self.update_status(message.format(n=seconds), level=StatusLevel.WAITING, next_in=seconds)
         return self.rest_until_news(seconds, wakeups.SCENES, ready=scenes_need_generation)
 
     async def start_monitoring(self, job: Job) -> float:

@@ -6,6 +6,7 @@ starts a second sync while one is pending or running, whoever started that one: 
 """
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
+from daemons.models import StatusLevel
 from jobs.models import Job, JobStatus
 from jobs.queries import oldest_live_job
 from orchestrator.typed import Schema
@@ -59,7 +60,9 @@ class AutoStashSyncDaemon(BaseDaemon):
         if not pending.any:
             seconds = self.config["job_interval_seconds"]
             await self.log("DEBUG", "No scenes pending sync from Stash")
-            await self.update_status(f"No pending scenes, sleeping for {seconds} seconds")
+            await self.update_status(
+                f"No pending scenes, sleeping for {seconds} seconds", level=StatusLevel.WAITING, next_in=seconds
+            )
             return seconds
         what = _describe(pending)
         await self.log("INFO", f"Found {what} pending sync from Stash")
@@ -69,10 +72,16 @@ class AutoStashSyncDaemon(BaseDaemon):
         return POLL_SECONDS
 
     async def sync_ended(self, finished: Job):
+        """Say how the sync ended; the step then waits `job_interval_seconds`."""
+        next_in = self.config["job_interval_seconds"]
         if finished.status == JobStatus.COMPLETED:
             synced = (finished.result or {}).get("scenes_synced", self.expected_scenes or 0)
             await self.log("INFO", f"Sync job {finished.pk} completed: {synced} scenes synced")
-            await self.update_status(f"Sync completed for {synced} scenes")
+            await self.update_status(f"Sync completed for {synced} scenes", level=StatusLevel.WAITING, next_in=next_in)
         else:
             await self.log("WARNING", f"Sync job {finished.pk} ended with status {finished.status}: {finished.error}")
-            await self.update_status(f"Sync job ended with status {finished.status}, next check later")
+            await self.update_status(
+                f"Sync job ended with status {finished.status}, next check later",
+                level=StatusLevel.WARNING,
+                next_in=next_in,
+            )

@@ -13,6 +13,7 @@ another. It needs only the mirror, never Stash itself.
 import math
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
+from daemons.models import StatusLevel
 from jobs.models import Job, JobStatus
 from jobs.types.analysis import held_scene_ids
 from orchestrator import wakeups
@@ -94,7 +95,7 @@ class AutoVideoAnalysisDaemon(BaseDaemon):
         """Rest `job_interval_seconds`; with `wake_on_work`, only until scenes are due (a sync that brings
         new scenes should not wait out the interval)."""
         seconds = self.config["job_interval_seconds"]
-        await self.update_status(message.format(n=seconds))
+        await self.update_status(message.format(n=seconds), level=StatusLevel.WAITING, next_in=seconds)
         if not wake_on_work:
             return seconds
         return self.rest_until_news(seconds, wakeups.SCENES, ready=_any_due, poll=IDLE_CHECK_SECONDS)

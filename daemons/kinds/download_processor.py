@@ -9,11 +9,12 @@ tries again later; logins themselves are rationed by stash.downloads.login so we
 """
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
-from daemons.models import JobAction
+from daemons.models import JobAction, StatusLevel
 from jobs.models import Job, JobStatus
 from jobs.queries import oldest_live_job
 from jobs.types.process_downloads import start_scan
 from orchestrator.backoff import Backoff
+from orchestrator.paths import qbittorrent_settings_path
 from orchestrator.typed import Schema
 from stash.downloads.errors import DownloadsError, QBittorrentError, Unreachable
 from stash.downloads.processing import pending_count
@@ -86,10 +87,11 @@ class DownloadProcessorDaemon(BaseDaemon):
     async def rest(self) -> float:
         seconds = self.config["job_interval_seconds"]
         if self.processed:
-            await self.update_status(f"Download processing cycle complete, sleeping for {seconds} seconds")
+            message = f"Download processing cycle complete, sleeping for {seconds} seconds"
         else:
             await self.log("DEBUG", "No downloads pending processing")
-            await self.update_status(f"No new downloads, sleeping for {seconds} seconds")
+            message = f"No new downloads, sleeping for {seconds} seconds"
+        await self.update_status(message, level=StatusLevel.WAITING, next_in=seconds)
         return seconds
 
     async def processing_finished(self, job: Job):
@@ -139,5 +141,12 @@ class DownloadProcessorDaemon(BaseDaemon):
         if message != self.problem:
             self.problem = message
             await self.log("ERROR" if unanswered else "WARNING", message)
-        await self.update_status(f"{message}; retrying in {delay:.0f} seconds")
+        # Not answering is a failure; anything else (settings, credentials) waits for a person: a warning.
+        level = StatusLevel.ERROR if unanswered else StatusLevel.WARNING
+        await self.update_status(
+            f"{message}; retrying in {delay:.0f} seconds",
+            level=level,
+            link=(qbittorrent_settings_path(), "qBittorrent settings"),
+            next_in=delay,
+        )
         return delay

@@ -4,6 +4,7 @@ import os
 import resource
 
 from daemons.base import POLL_SECONDS, BaseDaemon
+from daemons.models import StatusLevel
 from orchestrator.typed import Field, Schema
 
 
@@ -56,7 +57,7 @@ class TestDaemon(BaseDaemon):
 
     async def rest(self) -> float:
         seconds = self.config["interval_seconds"]
-        await self.update_status(f"Sleeping for {seconds:g} seconds")
+        await self.update_status(f"Sleeping for {seconds:g} seconds", level=StatusLevel.WAITING, next_in=seconds)
         return seconds
 
     def _job_due(self) -> bool:

@@ -361,5 +361,21 @@ def applicable_plans(prefixes: list[str], auto_approve: bool) -> tuple[int, list
             "id", "name", "applicable"
         )
     )
-    matching = [row for row in rows if not prefixes or any(row[1].startswith(p) for p in prefixes)]
+    matching = [row for row in rows if _named(row[1], prefixes)]
     return len(rows), [row for row in matching if row[2]]
+
+
+def _named(name: str, prefixes: list[str]) -> bool:
+    return not prefixes or any(name.startswith(p) for p in prefixes)
+
+
+def plans_awaiting_review(prefixes: list[str]) -> tuple[int, int]:
+    """(plans, pending changes) of the plans in draft or reviewing whose name starts with one of `prefixes`
+    (all of them when there are none) and that have pending changes: what waits for a person's review
+    before an applier without auto-approval has anything to apply."""
+    plans = AnalysisPlan.objects.filter(status__in=[PlanStatus.DRAFT, PlanStatus.REVIEWING])
+    rows = plans.annotate(pending=Count("changes", filter=Q(changes__status=ChangeStatus.PENDING))).filter(
+        pending__gt=0
+    )
+    matching = [pending for name, pending in rows.values_list("name", "pending") if _named(name, prefixes)]
+    return len(matching), sum(matching)

@@ -2,7 +2,8 @@
  *
  * The element carrying data-live-groups (the <body> of our pages, a hidden <div> in the admin) says what
  * to subscribe to (data-live-groups="daemons,jobs"), where the socket is (data-live-url), the stale
- * threshold (data-stale-after, seconds) and the server's clock at render time (data-server-now).
+ * grace and the host lease (data-stale-after, data-lease-seconds) and the server's clock at render time
+ * (data-server-now).
  * On every (re)connect the server sends the current state first (hello … snapshot_done); after a dropped
  * socket the page also re-reads its tables (logs, history, active jobs), so it never shows stale data
  * silently. document.body.dataset.liveState is "connecting", "connected" or "down" (tests wait on it).
@@ -30,6 +31,10 @@
   const config = document.querySelector("[data-live-groups]");
   const groups = config ? config.dataset.liveGroups.trim() : "";
   const staleAfter = config ? Number(config.dataset.staleAfter || 0) : 0;
+  const leaseSeconds = config ? Number(config.dataset.leaseSeconds || 0) : 0;
+  // The latest progress fragment of each job, for a daemon card that starts to follow a job.
+  const JOB_PROGRESS_KEPT = 500;
+  const jobProgress = new Map();
   const clockOffset = serverClockOffset();
   let socket = null;
   let backoff = BACKOFF_MIN_MS;
@@ -75,6 +80,25 @@
     return Math.floor(s / 86400) + " d " + Math.floor((s % 86400) / 3600) + " h";
   }
 
+  function humanDuration(ms) {
+    // The rules of orchestrator/durations.py human_duration(), so a countdown reads the same after its first tick.
+    const seconds = Math.max(0, ms / 1000);
+    if (Math.round(seconds) < 60) return Math.round(seconds) + " s";
+    let minutes = Math.round(seconds / 60);
+    if (minutes < 60) return minutes + " min";
+    let hours = Math.floor(minutes / 60);
+    minutes %= 60;
+    if (hours < 24) return hours + " h" + (minutes ? " " + minutes + " min" : "");
+    const days = Math.floor(hours / 24);
+    hours %= 24;
+    return days + " d" + (hours ? " " + hours + " h" : "");
+  }
+
+  function formatClock(t) {
+    const d = new Date(t);
+    return String(d.getHours()).padStart(2, "0") + ":" + String(d.getMinutes()).padStart(2, "0");
+  }
+
   function formatDateTime(t) {
     const d = new Date(t);
     const p = (n) => String(n).padStart(2, "0");
@@ -86,6 +110,10 @@
     scope.querySelectorAll("time[data-ago]").forEach((el) => {
       const at = parseTime(el.getAttribute("datetime"));
       el.textContent = isNaN(at) ? "—" : formatAgo(t - at);
+    });
+    scope.querySelectorAll("time[data-until]").forEach((el) => {
+      const at = parseTime(el.getAttribute("datetime"));
+      el.textContent = isNaN(at) ? "—" : at - t > 0 ? "in " + humanDuration(at - t) : "now";
     });
     scope.querySelectorAll("time[data-since]").forEach((el) => {
       const at = parseTime(el.getAttribute("datetime"));
@@ -101,14 +129,22 @@
       const at = parseTime(el.getAttribute("datetime"));
       el.textContent = isNaN(at) ? "—" : formatDateTime(at);
     });
+    scope.querySelectorAll('[data-format="clock"]').forEach((el) => {
+      const at = parseTime(el.getAttribute("datetime"));
+      el.textContent = isNaN(at) ? "—" : formatClock(at);
+    });
   }
 
   function refreshStale() {
+    // daemons.services.is_stale(): running, and overdue (past its deadline plus the grace) or without a
+    // heartbeat within the lease. Sleeping as told is never stale.
     const t = now();
     document.querySelectorAll("[data-daemon][data-actual-state]").forEach((root) => {
-      const updated = parseTime(root.dataset.statusUpdatedAt);
-      const stale = root.dataset.actualState === "running" && !isNaN(updated) && (t - updated) / 1000 > staleAfter;
-      root.dataset.stale = stale ? "true" : "false";
+      const nextAt = parseTime(root.dataset.nextAt);
+      const beat = parseTime(root.dataset.heartbeatAt);
+      const overdue = !isNaN(nextAt) && (t - nextAt) / 1000 > staleAfter;
+      const hostLate = isNaN(beat) || (t - beat) / 1000 >= leaseSeconds;
+      root.dataset.stale = root.dataset.actualState === "running" && (overdue || hostLate) ? "true" : "false";
     });
   }
 
@@ -183,6 +219,8 @@
       root.dataset.desiredState = d.desired_state;
       root.dataset.autoStart = d.auto_start ? "true" : "false";
       root.dataset.statusUpdatedAt = d.status_updated_at || "";
+      root.dataset.nextAt = d.status_next_at || "";
+      root.dataset.heartbeatAt = d.heartbeat_at || "";
       root.querySelectorAll('input[name="auto_start"]').forEach((box) => (box.checked = !!d.auto_start));
       root.querySelectorAll("[data-field]").forEach((node) => {
         const field = node.dataset.field;
@@ -195,7 +233,31 @@
       root.querySelectorAll("[data-no-host]").forEach((node) => (node.hidden = !!d.heartbeat_at));
       renderTimes(root, true);
     });
+    document.querySelectorAll(`[data-daemon-job="${name}"]`).forEach((slot) => followJob(slot, d.current_job_id));
     refreshStale();
+  }
+
+  function followJob(slot, jobId) {
+    // A daemon's card shows the progress of the job its status links to: known from that job's pushes
+    // (the jobs group's snapshot brings every active job), or filled by the job's next push.
+    const id = jobId || "";
+    if (slot.dataset.jobId === id) return;
+    slot.dataset.jobId = id;
+    const html = id && jobProgress.get(id);
+    slot.innerHTML = html || "";
+    slot.hidden = !html;
+    renderTimes(slot, true);
+  }
+
+  function showJobProgress(id, html) {
+    jobProgress.delete(id);
+    jobProgress.set(id, html);
+    if (jobProgress.size > JOB_PROGRESS_KEPT) jobProgress.delete(jobProgress.keys().next().value);
+    document.querySelectorAll(`[data-daemon-job][data-job-id="${esc(id)}"]`).forEach((slot) => {
+      slot.innerHTML = html;
+      slot.hidden = false;
+      renderTimes(slot, true);
+    });
   }
 
   function patchJob(payload) {
@@ -204,6 +266,8 @@
     const id = esc(job.id);
     const html = payload.html && payload.html.row;
     const terminal = TERMINAL.includes(job.status);
+    const progress = payload.html && payload.html.progress;
+    if (typeof progress === "string") showJobProgress(job.id, progress);
     if (html) {
       document.querySelectorAll(`tr[data-job="${id}"]`).forEach((row) => {
         const fresh = fromHtml(html);

@@ -66,6 +66,12 @@ def test_list_returns_every_daemon_with_state_configuration_schema_and_staleness
         actual_state=ActualState.RUNNING,
         current_status="Iteration 3: checking for work",
         status_updated_at=timezone.now() - timedelta(days=1),
+        status_next_at=timezone.now() - timedelta(days=1) + timedelta(seconds=5),  # overdue by a day
+        status_level="ok",
+        status_link_url="/plans/",
+        status_link_label="Review plans",
+        lease_owner="host",
+        heartbeat_at=timezone.now(),
     )
     response = api.get("/api/daemons/")
     assert response.status_code == 200
@@ -74,6 +80,12 @@ def test_list_returns_every_daemon_with_state_configuration_schema_and_staleness
     assert body["actual_state"] == "running"
     assert body["configuration"] == TEST_DEFAULTS
     assert body["is_stale"] is True
+    assert (body["status_level"], body["status_link_url"], body["status_link_label"]) == (
+        "ok",
+        "/plans/",
+        "Review plans",
+    )
+    assert body["status_next_at"] is not None
     interval = next(f for f in body["config_schema"] if f["name"] == "interval_seconds")
     assert interval["type"] == "number" and interval["min"] == 0.001 and interval["default"] == 5.0
     assert interval["description"] == "Pause between iterations."

@@ -46,14 +46,19 @@ def test_status_prints_a_table_of_every_daemon(daemon):
         actual_state=ActualState.RUNNING,
         current_status="Sleeping for 5 seconds",
         status_updated_at=timezone.now() - timedelta(seconds=12),
+        status_next_at=timezone.now() + timedelta(minutes=4, seconds=10),
+        lease_owner="token",
+        heartbeat_at=timezone.now(),
         lease_host="box",
         lease_pid=4242,
     )
     lines = run("status").splitlines()
-    assert lines[0].split() == ["NAME", "DESIRED", "ACTUAL", "AUTO-START", "STATUS", "UPDATED", "HOST/PID"]
+    headers = ["NAME", "DESIRED", "ACTUAL", "AUTO-START", "STATUS", "UPDATED", "NEXT-CHECK", "HOST/PID"]
+    assert lines[0].split() == headers
     rows = {line.split()[0]: line for line in lines[1:]}
     assert [line.split()[0] for line in lines[1:]] == sorted(rows)  # one row per daemon, by name
-    assert rows["idle"].split() == ["idle", "stopped", "stopped", "yes", "-", "-", "-"]
+    assert rows["idle"].split() == ["idle", "stopped", "stopped", "yes", "-", "-", "-", "-"]
+    assert "in 4 min (" in rows["test"]
     assert rows["test"].split()[:4] == ["test", "running", "running", "no"]
     assert "Sleeping for 5 seconds" in rows["test"]
     assert "box/4242" in rows["test"]
@@ -64,13 +69,19 @@ def test_status_prints_a_table_of_every_daemon(daemon):
 
 
 @pytest.mark.django_db
-def test_status_flags_a_stale_daemon(daemon, settings):
+def test_status_flags_an_overdue_daemon(daemon, settings):
+    overdue = timezone.now() - timedelta(seconds=settings.DAEMON_STALE_AFTER_SECONDS + 60)
     Daemon.objects.filter(pk=daemon.pk).update(
         actual_state=ActualState.RUNNING,
         current_status="Waiting for test job",
-        status_updated_at=timezone.now() - timedelta(seconds=settings.DAEMON_STALE_AFTER_SECONDS + 60),
+        status_updated_at=overdue - timedelta(seconds=1),
+        status_next_at=overdue,
+        lease_owner="host",
+        heartbeat_at=timezone.now(),
     )
-    assert "[stale] Waiting for test job" in run("status")
+    output = run("status")
+    assert "[stale] Waiting for test job" in output
+    assert "due 3 min ago (" in output
 
 
 @pytest.mark.django_db

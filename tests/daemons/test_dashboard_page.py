@@ -7,7 +7,7 @@ from django.utils import timezone
 
 from daemons import services
 from daemons.live import daemon_payload
-from daemons.models import ActualState, Daemon, DesiredState
+from daemons.models import ActualState, Daemon, DesiredState, StatusLevel
 from jobs.models import Job, JobStatus
 from jobs.services import create_job
 from orchestrator.live.fragments import render_fragment
@@ -33,8 +33,9 @@ def test_card_shows_status_text_job_tag_and_view_job_link(browser, daemon):
     assert '<span class="tag job-tag">test</span>' in html
     assert f'<a class="view-job" href="/jobs/{job.pk}/">View job</a>' in html
     assert 'data-actual-state="running"' in html and 'data-desired-state="running"' in html
-    assert 'class="dot dot-active"' in html
+    assert 'class="dot dot-ok"' in html
     assert "updated <time data-ago" in html
+    assert "Reports statuses, writes logs and launches a test job" in html  # what the daemon does
 
 
 def test_card_of_a_stopped_daemon_says_so_without_job_link(browser, daemon):
@@ -51,27 +52,65 @@ def test_card_shows_starting_and_stopping_while_the_host_catches_up(browser, dae
     assert "Stopping…" in card(browser.get("/daemons/").content.decode(), "test")
 
 
-def test_sleeping_status_gets_the_sleeping_dot(browser, daemon):
+def test_a_status_level_colours_its_dot(browser, daemon):
     set_row(
         daemon,
         actual_state=ActualState.RUNNING,
         desired_state=DesiredState.RUNNING,
         current_status="Sleeping for 300 seconds",
+        status_level=StatusLevel.WAITING,
         status_updated_at=timezone.now(),
     )
-    assert 'class="dot dot-sleeping"' in card(browser.get("/daemons/").content.decode(), "test")
+    assert 'class="dot dot-waiting"' in card(browser.get("/daemons/").content.decode(), "test")
+    set_row(daemon, status_level=StatusLevel.WARNING)
+    assert 'class="dot dot-warning"' in card(browser.get("/daemons/").content.decode(), "test")
+    set_row(daemon, actual_state=ActualState.ERROR)
+    assert 'class="dot dot-error"' in card(browser.get("/daemons/").content.decode(), "test")
 
 
-def test_running_daemon_with_old_status_is_flagged_stale(browser, daemon, settings):
+def test_a_status_link_and_the_next_check_show_on_the_card(browser, daemon):
+    now = timezone.now()
+    set_row(
+        daemon,
+        actual_state=ActualState.RUNNING,
+        current_status="2 plans waiting for review (156 changes)",
+        status_link_url="/plans/",
+        status_link_label="Review plans",
+        status_updated_at=now,
+        status_next_at=now + timedelta(seconds=3600),
+    )
+    html = card(browser.get("/daemons/").content.decode(), "test")
+    assert '<a class="status-link" href="/plans/">Review plans</a>' in html
+    assert "next check <time data-until" in html
+    assert ">in 1 h</time>" in html  # a human duration, not "3600 seconds"
+    assert 'data-format="clock"' in html
+
+
+def test_the_next_check_is_hidden_while_the_step_that_passed_it_runs(browser, daemon):
+    now = timezone.now()
+    set_row(
+        daemon,
+        actual_state=ActualState.RUNNING,
+        current_status="Checking for work",
+        status_updated_at=now,
+        status_next_at=now - timedelta(seconds=1),
+    )
+    assert "next check" not in card(browser.get("/daemons/").content.decode(), "test")
+
+
+def test_an_overdue_daemon_is_flagged_stale(browser, daemon, settings):
     settings.DAEMON_STALE_AFTER_SECONDS = 60
-    old = timezone.now() - timedelta(seconds=61)
-    set_row(daemon, actual_state=ActualState.RUNNING, current_status="Checking", status_updated_at=old)
+    now = timezone.now()
+    beat = {"lease_owner": "host", "heartbeat_at": now}
+    overdue = now - timedelta(seconds=61)
+    set_row(daemon, actual_state=ActualState.RUNNING, current_status="Checking", status_next_at=overdue, **beat)
     html = browser.get("/daemons/").content.decode()
     assert 'data-stale="true"' in card(html, "test")
-    assert 'data-stale-after="60"' in html  # live.js recomputes it every second from this threshold
+    assert 'data-stale-after="60"' in html  # live.js recomputes it every second from the grace
+    assert 'data-lease-seconds="' in html  # … and the heartbeat's lease
     assert 'class="stale-flag"' in card(html, "test")
 
-    set_row(daemon, status_updated_at=timezone.now())
+    set_row(daemon, status_next_at=now - timedelta(seconds=30))  # late, but within the grace
     assert 'data-stale="false"' in card(browser.get("/daemons/").content.decode(), "test")
 
 

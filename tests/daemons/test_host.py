@@ -137,6 +137,8 @@ def test_a_crash_is_visible_in_state_and_status(processes):
     processes.manage("rundaemon", "test")
     d = wait_for(lambda: (d := daemon()).actual_state == ActualState.ERROR and d, timeout=30, message="error state")
     assert d.current_status.startswith("Error: SimulatedError")
+    assert d.status_level == "error"
+    assert d.status_next_at > d.status_updated_at  # the restart it waits for
 
 
 def test_a_saved_configuration_reaches_the_running_daemon_without_a_restart(processes):

@@ -132,6 +132,7 @@ def test_a_failing_stash_backs_off_doubling_then_says_once_that_it_answers_again
     assert row("auto_stash_generation").current_status.startswith(
         "Stash is unreachable or failing, retrying in 1 seconds: "
     )
+    assert row("auto_stash_generation").status_level == "error"
     assert logged("auto_stash_generation", "; retrying in 0 s")
     settings.STASH_URL = stash_emulator.url
     step(subject)
@@ -210,6 +211,37 @@ def test_a_plan_applier_step_skips_a_plan_another_job_applies_and_says_there_is_
     assert not own_jobs("auto_plan_applier", "apply_plan").exists()
 
 
+def pending_plan(name: str, changes: int, scene_id: int = 5):
+    Scene.objects.get_or_create(pk=scene_id)
+    plan = plans.create_plan(name)
+    proposed = [
+        {"field": "tags", "action": "add", "current_value": [], "proposed_value": f"T{n}"} for n in range(changes)
+    ]
+    plans.add_changes(plan, scene_id, proposed)
+    return plan
+
+
+def test_a_plan_applier_step_with_only_unreviewed_changes_points_to_the_plans_to_review():
+    pending_plan("Auto Video Analysis - 1", 100)
+    pending_plan("Auto Video Analysis - 2", 56, scene_id=6)
+    pending_plan("Manual", 7, scene_id=7)
+    assert step(daemon("auto_plan_applier", plan_prefix_filter=["Auto Video"])) == 60
+    state = row("auto_plan_applier")
+    assert state.current_status == "2 plans waiting for review (156 changes)"
+    assert (state.status_level, state.status_link_url, state.status_link_label) == (
+        "waiting",
+        "/plans/",
+        "Review plans",
+    )
+    assert not own_jobs("auto_plan_applier", "apply_plan").exists()
+
+
+def test_a_plan_applier_step_with_auto_approval_applies_unreviewed_changes_instead_of_pointing_to_them():
+    pending_plan("Auto Video Analysis - 1", 3)
+    assert step(daemon("auto_plan_applier", auto_approve_all_changes=True)) == 1.0
+    assert own_jobs("auto_plan_applier", "apply_plan").exists()
+
+
 def test_a_plan_applier_step_after_the_last_apply_says_the_cycle_is_complete():
     approved_plan("Auto Video Analysis - 1")
     subject = daemon("auto_plan_applier")
@@ -276,8 +308,15 @@ def test_a_new_configuration_ends_an_analysis_rest():
 
 def test_a_download_step_without_qbittorrent_says_so_and_waits_the_interval():
     assert step(daemon("download_processor")) == 300
-    assert row("download_processor").current_status.startswith("qBittorrent is not configured")
-    assert row("download_processor").current_status.endswith("; retrying in 300 seconds")
+    state = row("download_processor")
+    assert state.current_status.startswith("qBittorrent is not configured")
+    assert state.current_status.endswith("; retrying in 300 seconds")
+    # Something a person must fix: a warning, with the page where to fix it.
+    assert (state.status_level, state.status_link_url, state.status_link_label) == (
+        "warning",
+        "/settings/qbittorrent/",
+        "qBittorrent settings",
+    )
 
 
 def test_a_download_step_watches_the_live_processing_job_then_sleeps_when_nothing_is_left_to_scan():

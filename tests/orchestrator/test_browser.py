@@ -1,5 +1,6 @@
 """The live pages in the system Chromium (Playwright), against real daphne, Redis and daemon hosts."""
 
+import re
 import sys
 
 import pytest
@@ -156,3 +157,41 @@ def _answers(url):
         return requests.get(url + "/login/", timeout=1).status_code == 200
     except requests.ConnectionError:
         return False
+
+
+def test_a_card_counts_down_to_its_next_check_and_shows_its_job_progressing(daphne_server, processes, user, page):
+    services.update_configuration(
+        Daemon.objects.get(name="test"),
+        {"interval_seconds": 45, "launch_jobs": True, "job_every": 0, "job_steps": 6, "job_step_seconds": 0.5},
+        partial=True,
+    )
+    log_in(page, daphne_server)
+    expect(page.locator("body")).to_have_attribute("data-live-state", "connected", timeout=10_000)
+    page.evaluate(
+        """() => {
+        window.__progress = [];
+        const slot = document.querySelector('[data-daemon-job="test"]');
+        new MutationObserver(() => { if (!slot.hidden) window.__progress.push(slot.innerText); }).observe(
+            slot, {childList: true, subtree: true, characterData: true, attributes: true});
+    }"""
+    )
+    processes.manage("runjobs")
+    processes.manage("rundaemon", "test")
+    services.start(Daemon.objects.get(name="test"))
+
+    # The job the status links to moves on the card, pushed by the worker: several steps of 6, then done.
+    page.wait_for_function(
+        """() => new Set(window.__progress.filter(t => t.includes(' / 6'))).size >= 3
+              && window.__progress.some(t => t.startsWith('100%'))""",
+        timeout=30_000,
+    )
+    # Then the daemon rests 45 s: a countdown that ticks without any push, in human words.
+    card = page.locator('[data-daemon="test"]')
+    expect(card.locator(".status-text")).to_have_text("Sleeping for 45 seconds", timeout=15_000)
+    countdown = card.locator(".next-check time[data-until]")
+    expect(countdown).to_have_text(re.compile(r"^in 4\d s$"))
+    first = countdown.inner_text()
+    expect(countdown).not_to_have_text(first, timeout=5_000)
+    expect(card.locator(".dot")).to_have_class(re.compile("dot-waiting"))
+    expect(card).to_have_attribute("data-stale", "false")
+    expect(card.locator('[data-daemon-job="test"]')).to_be_hidden()  # the status no longer links a job

@@ -2,7 +2,7 @@ import uuid
 
 from django.urls import reverse
 
-from orchestrator.paths import daemon_path, job_path, plan_path
+from orchestrator.paths import daemon_path, job_path, plan_path, plans_path, qbittorrent_settings_path
 
 
 def test_daemon_path_matches_the_urlconf():
@@ -16,3 +16,11 @@ def test_job_path_matches_the_urlconf():
 
 def test_plan_path_matches_the_urlconf():
     assert plan_path(42) == reverse("plans:detail", args=[42])
+
+
+def test_plans_path_matches_the_urlconf():
+    assert plans_path() == reverse("plans:list")
+
+
+def test_qbittorrent_settings_path_matches_the_urlconf():
+    assert qbittorrent_settings_path() == reverse("downloads:settings")

@@ -16,6 +16,7 @@ from django.utils import timezone
 from daemons import services
 from daemons.models import LEVEL_ORDER, Daemon, DaemonLog, LogLevel
 from orchestrator.dbcheck import require_database
+from orchestrator.durations import human_duration
 
 FOLLOW_POLL_SECONDS = 0.5
 CONTROL = {
@@ -59,7 +60,7 @@ class Command(BaseCommand):
     # --- status ---------------------------------------------------------------------------------
 
     def status(self):
-        headers = ("NAME", "DESIRED", "ACTUAL", "AUTO-START", "STATUS", "UPDATED", "HOST/PID")
+        headers = ("NAME", "DESIRED", "ACTUAL", "AUTO-START", "STATUS", "UPDATED", "NEXT-CHECK", "HOST/PID")
         now = timezone.now()
         rows = [_status_row(daemon, now) for daemon in Daemon.objects.order_by("name")]
         widths = [max(len(str(cell)) for cell in column) for column in zip(headers, *rows, strict=False)]
@@ -132,7 +133,19 @@ def _status_row(daemon: Daemon, now) -> tuple:
     updated = _ago(daemon.status_updated_at, now)
     host = "/".join(str(part) for part in (daemon.lease_host, daemon.lease_pid) if part) or "-"
     auto = "yes" if daemon.auto_start else "no"
-    return (daemon.name, daemon.desired_state, daemon.actual_state, auto, status, updated, host)
+    return (daemon.name, daemon.desired_state, daemon.actual_state, auto, status, updated, _next(daemon, now), host)
+
+
+def _next(daemon: Daemon, now) -> str:
+    """When the daemon will say something next: "in 4 min (19:25)", "due 2 min ago", or "-"."""
+    at = daemon.next_check_at
+    if at is None:
+        return "-"
+    clock = timezone.localtime(at).strftime("%H:%M")
+    seconds = (at - now).total_seconds()
+    if seconds >= 0:
+        return f"in {human_duration(seconds)} ({clock})"
+    return f"due {human_duration(-seconds)} ago ({clock})"
 
 
 def _ago(moment, now) -> str:
