@@ -75,13 +75,23 @@ def stale(*names: str) -> list[str]:
 
 
 def test_a_step_records_its_deadline_as_now_plus_the_wait_it_returns(stash_emulator):
+    wait = step(subject("auto_stash_generation"))  # an empty mirror: nothing to generate
+    state = row("auto_stash_generation")
+    assert wait == 3600
+    assert state.status_next_at == timezone.now() + timedelta(seconds=wait)
+    assert state.current_status == "All scenes generated, sleeping for 3600 seconds"  # the spec's sentence stays
+    assert state.status_level == "waiting"
+    assert state.next_check.words == "1 h"
+
+
+def test_a_wait_for_running_jobs_promises_its_next_look(stash_emulator):
     create_job("test")
     wait = step(subject("auto_stash_generation"))
     state = row("auto_stash_generation")
+    assert wait == 5  # it looks again every 5 s (at once when a wake-up says a job ended)
     assert state.status_next_at == timezone.now() + timedelta(seconds=wait)
-    assert state.current_status == "Jobs are running, sleeping for 3600 seconds"  # the spec's sentence stays
+    assert state.current_status == "Jobs are running, waiting for them to finish (checking again by 11:00)"
     assert state.status_level == "waiting"
-    assert state.next_check.words == "1 h"
 
 
 def test_a_silent_poll_extends_the_deadline_at_most_once_per_floor(daemon, frozen):
@@ -119,8 +129,7 @@ def test_a_default_install_left_for_an_hour_is_never_flagged_stale(idle_library,
 
 
 def test_a_daemon_past_its_deadline_plus_the_grace_is_flagged_stale(stash_emulator, frozen, settings):
-    create_job("test")
-    step(subject("auto_stash_generation"))  # sleeps 3600 s
+    step(subject("auto_stash_generation"))  # nothing to generate: sleeps 3600 s
     frozen.shift(3600 + settings.DAEMON_STALE_AFTER_SECONDS - 1)
     hosts_beat("auto_stash_generation")
     assert stale("auto_stash_generation") == []
