@@ -139,9 +139,9 @@ class AutoPlanApplierDaemon(BaseDaemon):
         plans, changes = await in_thread(plans_awaiting_review, self.config["plan_prefix_filter"])
         if not plans:
             return False
-        noun = "plan" if plans == 1 else "plans"
+        plan_noun, change_noun = ("plan" if plans == 1 else "plans"), ("change" if changes == 1 else "changes")
         await self.update_status(
-            f"{plans} {noun} waiting for review ({changes} changes)",
+            f"{plans} {plan_noun} waiting for review ({changes} {change_noun})",
             level=StatusLevel.WAITING,
             link=(plans_path(), "Review plans"),
             next_in=seconds,

@@ -67,7 +67,8 @@ def test_the_plan_applier_reacts_to_its_apply_ending_and_to_a_new_approval(env, 
     processes.manage("runjobs", env=env)
     host(processes, env, APPLIER, job_interval_seconds=HOUR)
     wait_for(lambda: first in scene_tag_names(store, 5), SOON, message="the approved change applied")
-    rested = f"Plan application cycle complete, sleeping for {HOUR} seconds"
+    # The other change waits for review: the status after the apply job's end says so.
+    rested = "1 plan waiting for review (1 change)"
     wait_for(lambda: status(APPLIER) == rested, SOON, message="the status after the apply job's end")
     # Resting for an hour, it applies a new approval at once.
     plans.set_change_status(PlanChange.objects.get(pk=two.pk), ChangeStatus.APPROVED)
