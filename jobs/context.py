@@ -44,9 +44,11 @@ class JobContext:
         self._refresh_status_if_due()
         self.job.save(update_fields=[*fields, "updated_at"])
 
-    def set_external_id(self, external_id: str):
+    def set_external_id(self, external_id: str, identity: dict | None = None):
+        """Record the external task the job drives, and what identifies it beyond its id."""
         self.job.external_id = str(external_id)
-        self.job.save(update_fields=["external_id", "updated_at"])
+        self.job.external_identity = identity or {}
+        self.job.save(update_fields=["external_id", "external_identity", "updated_at"])
 
     @property
     def cancel_requested(self) -> bool:

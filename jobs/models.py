@@ -43,6 +43,9 @@ class Job(models.Model):
     created_by = models.CharField(max_length=100, blank=True)
     # Id of the external task the job drives (e.g. a Stash job id), so cancellation can stop it.
     external_id = models.CharField(max_length=100, blank=True)
+    # What identified that task when it was started (Stash's description and add time), because Stash
+    # reuses job ids after a restart: a task with our id but another identity is not ours.
+    external_identity = models.JSONField(default=dict, blank=True)
     worker = models.CharField(max_length=200, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True)
     cancel_requested_at = models.DateTimeField(null=True, blank=True)

@@ -125,6 +125,21 @@ def recover_stale_jobs() -> int:
     return recovered
 
 
+def fail_lost_job(job: Job, reason: str) -> bool:
+    """Fail an executing job whose external task is lost (gone, or its id now names another task), so
+    nothing waits on it; whether it was failed. Compare-and-set on status and external id: a job that
+    ended meanwhile, or moved on to another external task, keeps its state. Its worker, if alive, sees
+    the job is no longer its own and stops without stopping the external task."""
+    now = timezone.now()
+    done = Job.objects.filter(pk=job.pk, status__in=EXECUTING_STATUSES, external_id=job.external_id).update(
+        status=JobStatus.FAILED, error=reason, message=reason[:500], finished_at=now, updated_at=now
+    )
+    if done:
+        logger.warning("Failed job %s: %s", job.pk, reason)
+        status_changed.send(sender=Job, instance=Job.objects.get(pk=job.pk))
+    return bool(done)
+
+
 def update_running_job(job_id, worker: str, **fields) -> Job | None:
     """Write fields of a job `worker` executes and return the whole updated row, or None if the job is no
     longer that worker's (recovered as stale, or deleted): compare-and-set on worker and status, and the

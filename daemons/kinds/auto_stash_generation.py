@@ -4,7 +4,9 @@ As ../shared/spec/auto-stash-generation-daemon.md says: when no job of any type 
 (and Stash's own queue is empty) and some scenes have `generated=false`, start a `stash_generate` job and
 watch it; when a scan appears — our `stash_scan` job, or a scan someone started in Stash itself — cancel
 the generation (the job sends stopJob, so Stash really stops) and record why. Generation picks up again in
-a later cycle. `generated` is set by the job from what Stash reports, never by this daemon.
+a later cycle. `generated` is set by the job from what Stash reports, never by this daemon. After a
+restart it adopts the generation it had started, unless Stash no longer knows that job or (Stash having
+restarted too) its id now names another job: that generation is lost, failed with the reason, not watched.
 """
 
 from datetime import timedelta
@@ -15,10 +17,11 @@ from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, clock, in
 from daemons.models import JobAction, StatusLevel
 from jobs.models import Job, JobStatus
 from jobs.queries import live_job_ids, live_job_types
+from jobs.services import fail_lost_job
 from orchestrator import wakeups
 from orchestrator.typed import Field, Schema
 from stash.connection.config import get_client
-from stash.connection.follow import busy_queue, is_scan
+from stash.connection.follow import busy_queue, changed_identity, is_scan
 from stash.scenes.generation import scenes_need_generation, scenes_to_generate
 
 # While our jobs keep it waiting: how often it asks whether they are over, the fallback of the job-end
@@ -32,6 +35,14 @@ def _stash_queue() -> list[dict]:
 
 def _no_live_jobs() -> bool:
     return not live_job_types()
+
+
+def _lost_in_stash(job: Job) -> str | None:
+    """Why the Stash job `job` follows is no longer the one it started, or None (also while it has not
+    started one yet)."""
+    if not job.external_id:
+        return None
+    return changed_identity(job.external_id, job.external_identity, get_client().find_job(job.external_id))
 
 
 def _scans_in_progress() -> list[str]:
@@ -72,7 +83,7 @@ class AutoStashGenerationDaemon(BaseDaemon):
             return await self.monitor()
         # After a restart, watch the generation this daemon already started instead of starting another.
         adopted = await self.active_jobs("stash_generate")
-        if adopted:
+        if adopted and not await self.lost(adopted[0]):
             return await self.start_monitoring(adopted[0])
         await self.update_status("Checking for running jobs")
         active = await in_thread(live_job_types)
@@ -116,6 +127,16 @@ class AutoStashGenerationDaemon(BaseDaemon):
         seconds = self.config["job_interval_seconds"]
         await self.update_status(message.format(n=seconds), level=StatusLevel.WAITING, next_in=seconds)
         return self.rest_until_news(seconds, wakeups.SCENES, ready=scenes_need_generation)
+
+    async def lost(self, job: Job) -> bool:
+        """Whether the generation to adopt is lost in Stash; a lost one is failed and its end recorded.
+        One that ended meanwhile is not lost: watching it records how it ended."""
+        reason = await in_thread(_lost_in_stash, job)
+        if reason is None or not await in_thread(fail_lost_job, job, reason):
+            return False
+        await self.log("WARNING", f"Generation job {job.pk} is lost: {reason}")
+        await self.record_job_action(job, JobAction.FAILED, reason)
+        return True
 
     async def start_monitoring(self, job: Job) -> float:
         self.cancelled = False

@@ -4,7 +4,10 @@ Facts from Stash that shape this (../shared/stash-schema/README.md): its jobs ru
 stopJob on a READY job cancels it at once, on a RUNNING one it sets STOPPING and CANCELLED follows when
 the task returns; a finished job stays findable only while it is among the 10 most recent, and ids start
 again from 1 when Stash restarts. So a job that `findJob` no longer returns has ended in a way we cannot
-know: the caller is told so (`StashJobLost`) and must not assume it succeeded.
+know: the caller is told so (`StashJobLost`) and must not assume it succeeded. Because ids are reused,
+an id alone does not name a job: `identify` records what Stash says about the job right after it was
+queued (its description and add time), and every later read is checked against that record
+(`changed_identity`), so a job that now answers to our id but is someone else's is lost too.
 """
 
 import time
@@ -21,7 +24,42 @@ class StashJobFailed(Exception):
 
 
 class StashJobLost(Exception):
-    """Stash no longer knows the job (restarted, or the job left its 10-entry history)."""
+    """Stash no longer knows the job (restarted, or the job left its 10-entry history), or its id now
+    names a different job (Stash restarted and reused it)."""
+
+
+# What Stash fixes when it queues a job and never changes: together they tell a reused id apart.
+IDENTITY_FIELDS = ("description", "addTime")
+
+
+def identify(client, stash_job_id: str) -> dict:
+    """What identifies the job Stash just queued under `stash_job_id` (read at once, before a restart
+    could hand the id to another job). Raises StashJobLost when Stash does not know it."""
+    job = client.find_job(stash_job_id)
+    if job is None:
+        raise StashJobLost(_gone(stash_job_id))
+    return {name: job.get(name) for name in IDENTITY_FIELDS}
+
+
+def changed_identity(stash_job_id: str, identity: dict, job: dict | None) -> str | None:
+    """Why `job` (what Stash now returns for the id) is not the job `identity` recorded, or None when it
+    is. No identity recorded (a job started before identities were kept) accepts any job."""
+    if job is None:
+        return _gone(stash_job_id)
+    if identity and any(job.get(name) != identity.get(name) for name in IDENTITY_FIELDS):
+        return (
+            f"Stash restarted; its job {stash_job_id} is now a different job "
+            f"({job.get('description')!r} added {job.get('addTime')}, ours was "
+            f"{identity.get('description')!r} added {identity.get('addTime')}); its outcome is unknown"
+        )
+    return None
+
+
+def _gone(stash_job_id: str) -> str:
+    return (
+        f"Stash job {stash_job_id} is gone from Stash (Stash restarted or the job left its history); "
+        "its outcome is unknown"
+    )
 
 
 class StashJobStopped(Exception):
@@ -45,24 +83,23 @@ def follow_stash_job(
     client,
     stash_job_id: str,
     *,
+    identity: dict,
     label: str,
     on_progress: Callable[[float, str], None],
     should_stop: Callable[[], bool],
     settings: Follow | None = None,
 ) -> dict:
-    """Poll `findJob` until the job ends. Returns the final job (FINISHED); raises otherwise.
+    """Poll `findJob` until the job ends. Returns the final job (FINISHED); raises otherwise, and
+    StashJobLost as soon as the id is unknown or names a job other than `identity` (from `identify`).
 
-    `should_stop()` is asked before every poll: once it says yes, stopJob is sent (once) and we keep
-    polling until Stash reports the job over, so "cancelled" always means Stash stopped working."""
+    `should_stop()` is asked after every poll that found our job: once it says yes, stopJob is sent
+    (once) and we keep polling until Stash reports the job over, so "cancelled" always means Stash
+    stopped working, and a stop never reaches someone else's job that reuses the id."""
     settings = settings or Follow()
     stop_sent_at = None
     unreachable_since = None
     last_progress = None
     while True:
-        if stop_sent_at is None and should_stop():
-            client.stop_job(stash_job_id)
-            stop_sent_at = time.monotonic()
-            on_progress(None, f"{label}: stopping Stash job {stash_job_id}")
         try:
             job = client.find_job(stash_job_id)
             unreachable_since = None
@@ -71,11 +108,9 @@ def follow_stash_job(
             if time.monotonic() - unreachable_since > settings.unreachable_seconds:
                 raise
             job = {"status": "UNKNOWN"}
-        if job is None:
-            raise StashJobLost(
-                f"Stash job {stash_job_id} is gone from Stash (Stash restarted or the job left its history); "
-                "its outcome is unknown"
-            )
+        else:
+            if lost := changed_identity(stash_job_id, identity, job):
+                raise StashJobLost(lost)
         status = job.get("status")
         if status == "FINISHED":
             on_progress(100.0, f"{label}: finished")
@@ -91,6 +126,11 @@ def follow_stash_job(
             state = {"READY": "waiting in Stash's queue", "STOPPING": "stopping"}.get(status, "")
             detail = job.get("description") or status.lower()
             on_progress(percent, f"{label}: {detail}" + (f" ({state})" if state else f" ({percent:.0f}%)"))
+        if stop_sent_at is None and status != "UNKNOWN" and should_stop():
+            client.stop_job(stash_job_id)
+            stop_sent_at = time.monotonic()
+            on_progress(None, f"{label}: stopping Stash job {stash_job_id}")
+            continue  # read the job again at once: a READY job is CANCELLED already
         if stop_sent_at is not None and time.monotonic() - stop_sent_at > settings.stop_timeout_seconds:
             raise StashError(
                 f"Stash job {stash_job_id} did not stop within {settings.stop_timeout_seconds:.0f} s of stopJob"

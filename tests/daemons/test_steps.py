@@ -19,6 +19,7 @@ from jobs.services import create_job
 from orchestrator import wakeups
 from stash import plans
 from stash.connection.config import get_client
+from stash.connection.follow import identify
 from stash.models import Scene
 from stash.plans.models import ChangeStatus
 from stash.sync.run import SyncOptions, SyncRun
@@ -114,6 +115,44 @@ def test_a_generation_step_cancels_the_generation_when_a_scan_appears_and_record
     assert reason == f"Cancelled due to detected scan jobs: stash_scan job {scan.pk}"
     assert row("auto_stash_generation").current_status == "Generation cycle complete, sleeping for 3600 seconds"
     assert subject.watching is None
+
+
+def adoptable_generation(stash_job_id: str, identity: dict) -> Job:
+    """A generation this daemon launched before it restarted, its worker following Stash's job."""
+    job = create_job("stash_generate", {"scene_ids": [3]}, created_by="auto_stash_generation")
+    Job.objects.filter(pk=job.pk).update(
+        status=JobStatus.RUNNING, external_id=stash_job_id, external_identity=identity, heartbeat_at=timezone.now()
+    )
+    return Job.objects.get(pk=job.pk)
+
+
+def test_a_generation_step_after_a_restart_adopts_its_generation_while_stash_still_runs_it(mirror):
+    stash_job_id = mirror.control("generate", {})["job_id"]
+    job = adoptable_generation(stash_job_id, identify(get_client(), stash_job_id))
+    subject = daemon("auto_stash_generation")
+    assert step(subject) == 30
+    assert subject.watching.pk == job.pk
+    assert Job.objects.get(pk=job.pk).status == JobStatus.RUNNING
+
+
+def test_a_generation_step_fails_an_adopted_generation_whose_stash_job_id_now_names_another_job(mirror):
+    mirror.control("durations", {"scan_seconds": 60})
+    flags = dict(Scene.objects.values_list("id", "generated"))
+    ours = mirror.control("generate", {})["job_id"]
+    job = adoptable_generation(ours, identify(get_client(), ours))
+    mirror.control("restart")
+    theirs = mirror.control("scan", {})["job_id"]
+    assert theirs == ours
+    subject = daemon("auto_stash_generation")
+    step(subject)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED
+    assert f"Stash restarted; its job {ours} is now a different job" in job.error
+    assert history(job) == ["FAILED"]
+    assert subject.watching is None
+    assert not own_jobs("auto_stash_generation", "stash_generate").exclude(pk=job.pk).exists()
+    assert mirror.store.jobs.find(int(theirs)).status == "RUNNING"  # someone else's scan, left alone
+    assert dict(Scene.objects.values_list("id", "generated")) == flags
 
 
 def test_a_generation_step_with_everything_generated_rests(mirror):

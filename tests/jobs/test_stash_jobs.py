@@ -6,6 +6,7 @@ import pytest
 from jobs.models import Job, JobStatus
 from jobs.services import cancel_job, create_job
 from stash.connection.config import get_client
+from stash.emulator.tasks import ScanTask
 from stash.models import Scene, SyncCursor
 from stash.sync.run import SyncOptions, SyncRun
 from tests.conftest import free_port, wait_for
@@ -102,6 +103,26 @@ def test_a_generate_job_stash_loses_fails_and_marks_nothing(stash_emulator, work
     assert job.status == JobStatus.FAILED
     assert "gone from Stash" in job.error
     assert not Scene.objects.filter(generated=True).exists()
+
+
+def test_a_generate_job_whose_stash_job_id_goes_to_another_job_after_a_restart_fails_and_marks_nothing(
+    stash_emulator, worker
+):
+    mirror()
+    Scene.objects.update(generated=False)
+    stash_emulator.control("durations", {"generate_seconds": 60, "scan_seconds": 0.2})
+    job = create_job("stash_generate", {})
+    stash_id = wait_for(lambda: Job.objects.get(pk=job.pk).external_id, 30, message="the Stash job id")
+    jobs = stash_emulator.store.jobs
+    with stash_emulator.store.lock:  # at once, so that no poll sees the id unknown in between
+        jobs.restart()
+        scan_id = str(jobs.add(ScanTask.description, ScanTask({})))
+    assert scan_id == stash_id
+    job = finished(job, timeout=30)
+    assert job.status == JobStatus.FAILED
+    assert f"Stash restarted; its job {stash_id} is now a different job" in job.error
+    assert not Scene.objects.filter(generated=True).exists()
+    wait_for(lambda: jobs.find(int(scan_id)).status == "FINISHED", 10, message="the scan, left alone, to finish")
 
 
 def test_a_failed_stash_job_fails_ours_with_stashs_reason(stash_emulator, worker):
