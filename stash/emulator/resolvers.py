@@ -189,12 +189,14 @@ def scene_marker_destroy(ctx, id):
 
 
 def _unique_name(table, kind: str, name: str, *, aliases: str | None = None, extra=lambda entity: True):
-    """Stash refuses a second tag/performer/studio of the same name, ignoring ASCII case."""
-    wanted = _nocase(name)
+    """Stash refuses a second tag/performer/studio of the same name, and its check is `name LIKE ?`:
+    ASCII case ignored, and `_` (any one character) or `%` (any run) in the new name match whatever is
+    there, so `Hug_AI` is refused when `Hug AI` exists."""
+    wanted = queries.like_pattern(name)
     for entity in table.values():
-        if _nocase(entity.name) == wanted and extra(entity):
+        if wanted.fullmatch(entity.name) and extra(entity):
             raise ResolverError(f"{kind} with name '{name}' already exists")
-        if aliases and any(_nocase(a) == wanted for a in getattr(entity, aliases)):
+        if aliases and any(wanted.fullmatch(a) for a in getattr(entity, aliases)):
             raise ResolverError(f"name '{name}' is used as alias for '{entity.name}'")
 
 

@@ -23,6 +23,7 @@ from stash.plans.review import (
     review_status,
     review_where,
     set_change_status,
+    use_existing_name,
 )
 from stash.plans.values import PlanError, PlanStateError
 
@@ -42,4 +43,5 @@ __all__ = [
     "review_status",
     "review_where",
     "set_change_status",
+    "use_existing_name",
 ]

@@ -8,7 +8,8 @@ mutation that carried it, so a crash or a retry never applies anything twice:
 - field changes are set-like (absolute lists, merged again on a retry);
 - a marker is created only if the change's recorded outcome does not name an existing marker and the
   scene has no marker at the same second (±0.01) with the same primary tag;
-- tags, performers and studios are looked up by exact name, and created only when `create_missing`.
+- tags, performers and studios are looked up by exact name, and created only when `create_missing`;
+  a name Stash would refuse as a lookalike of an existing one fails, its outcome naming that entity.
 
 A refusal from Stash (a GraphQL error) fails the changes concerned and the apply goes on; Stash not
 answering stops it (ApplyInterrupted): what was applied stays applied, the rest stays approved.
@@ -23,7 +24,7 @@ from django.utils import timezone
 
 from stash.connection.errors import StashError, StashGraphQLError
 from stash.plans import live
-from stash.plans.lookup import EntityResolver, same_name
+from stash.plans.lookup import EntityResolver, failure_outcome, same_name
 from stash.plans.models import AnalysisPlan, ChangeAction, ChangeField, ChangeStatus, PlanChange, PlanStatus
 from stash.plans.review import refresh_status, refuse_closed
 from stash.plans.values import ENTITY_KINDS, PlanError, PlanStateError, marker_id, marker_spec, target_names
@@ -221,7 +222,7 @@ class PlanApplier:
             try:
                 results[change.pk] = Result(ChangeStatus.APPLIED, outcome=self._merge(state, change))
             except (PlanError, StashGraphQLError) as exc:
-                results[change.pk] = Result(ChangeStatus.FAILED, str(exc))
+                results[change.pk] = Result(ChangeStatus.FAILED, str(exc), outcome=failure_outcome(exc))
         update = state.update_input()
         if update:
             try:
@@ -277,7 +278,7 @@ class PlanApplier:
             else:
                 result = self._remove_marker(state, change)
         except (PlanError, StashGraphQLError) as exc:
-            result = Result(ChangeStatus.FAILED, str(exc), outcome=change.outcome)
+            result = Result(ChangeStatus.FAILED, str(exc), outcome={**change.outcome, **failure_outcome(exc)})
         self._record([change], {change.pk: result})
 
     def _add_marker(self, state: SceneState, change: PlanChange) -> Result:

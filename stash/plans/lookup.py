@@ -2,7 +2,9 @@
 
 Stash's `name EQUALS` filter is SQL LIKE: `_` and `%` are wildcards and ASCII case is ignored, so
 `Kiss_AI` also finds `KissXAI`. The query only fetches candidates; the match kept is the exact name,
-ignoring case. Entities are created only when the caller allows it. Answers are remembered for the
+ignoring case. Entities are created only when the caller allows it. Stash's create checks names with the
+same LIKE, so it refuses `Kiss_AI` while `KissXAI` exists: such a name fails as a `Lookalike` naming the
+entity Stash has, without sending a create bound to be refused. Answers are remembered for the
 whole apply, so a name proposed for a thousand scenes is looked up once.
 """
 
@@ -20,6 +22,24 @@ class Unresolved(PlanError):
     """A name that matches no entity (and may not be created), or several."""
 
 
+class Lookalike(Unresolved):
+    """A name Stash would refuse to create because its LIKE name check matches an existing entity."""
+
+    def __init__(self, kind: str, name: str, existing: str):
+        super().__init__(
+            f"Stash already has {kind} '{existing}', which its name check treats as the same as '{name}' "
+            f"(in Stash's check, _ stands for any character and % for any run of them)."
+        )
+        self.kind, self.name, self.existing = kind, name, existing
+
+
+def failure_outcome(exc: Exception) -> dict:
+    """What a failed change records of its failure: the entity to use instead, for a lookalike."""
+    if isinstance(exc, Lookalike):
+        return {"lookalike": {"kind": exc.kind, "name": exc.name, "existing": exc.existing}}
+    return {}
+
+
 def same_name(a: str, b: str) -> bool:
     return a.strip().casefold() == b.strip().casefold()
 
@@ -29,6 +49,8 @@ class EntityResolver:
         self.client = client
         self.create_missing = create_missing
         self._known: dict[tuple[str, str], int | None] = {}
+        # The first candidate that is not the exact name, for names nothing is named exactly.
+        self._lookalikes: dict[tuple[str, str], str] = {}
         self.created: list[dict] = []  # {"kind", "id", "name"} of every entity this apply created
 
     def find(self, kind: str, name: str) -> int | None:
@@ -48,6 +70,8 @@ class EntityResolver:
             exact = plain
         found = int(exact[0]["id"]) if exact else None
         self._known[key] = found
+        if found is None and candidates:
+            self._lookalikes[key] = candidates[0].get("name") or ""
         return found
 
     def resolve(self, kind: str, name: str) -> tuple[int, bool]:
@@ -60,6 +84,9 @@ class EntityResolver:
                 f"{kind.capitalize()} '{name.strip()}' does not exist in Stash, and creating missing "
                 f"tags, performers and studios is off (create_missing)."
             )
+        lookalike = self._lookalikes.get((kind, name.strip().casefold()))
+        if lookalike is not None:
+            raise Lookalike(kind, name.strip(), lookalike)
         operation, root = KINDS[kind][3:]
         created = self.client.execute(operation, {"input": {"name": name.strip()}}).get(root) or {}
         entity_id = int(created["id"])

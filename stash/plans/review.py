@@ -25,6 +25,7 @@ from django.utils import timezone
 
 from orchestrator import wakeups
 from stash.plans import live
+from stash.plans.lookup import same_name
 from stash.plans.models import AnalysisPlan, ChangeField, ChangeStatus, PlanChange, PlanStatus
 from stash.plans.values import PlanError, PlanStateError, check_value, clean_change
 
@@ -264,6 +265,38 @@ def edit_proposed_value(change: PlanChange, value) -> PlanChange:
     change.refresh_from_db()
     _sync_change_plan(change, locked)
     return change
+
+
+def use_existing_name(change: PlanChange) -> PlanChange:
+    """For a change that failed because Stash has a lookalike of a name it proposes (outcome
+    "lookalike"), propose the entity Stash has instead; the change is pending again, to review."""
+    lookalike = (change.outcome or {}).get("lookalike")
+    if change.status != ChangeStatus.FAILED or not lookalike:
+        raise PlanStateError(f"Change {change.pk} did not fail on a name Stash has a lookalike of.")
+    value = _renamed(change.proposed_value, lookalike["name"], lookalike["existing"])
+    check_value(change.field, change.action, change.current_value, value)
+    outcome = {k: v for k, v in change.outcome.items() if k != "lookalike"}
+    with _open_plan(change.plan_id) as locked:
+        done = PlanChange.objects.filter(pk=change.pk, status=ChangeStatus.FAILED).update(
+            proposed_value=value, status=ChangeStatus.PENDING, error="", outcome=outcome, updated_at=timezone.now()
+        )
+        if not done:
+            raise PlanStateError(f"Change {change.pk} is no longer failed; reload the plan.")
+        live.changed(change.plan_id, [change.pk])
+    change.refresh_from_db()
+    _sync_change_plan(change, locked)
+    return change
+
+
+def _renamed(value, name: str, existing: str):
+    """`value` (a name, a list of names, or a marker's tags and primary tag) with `name` as `existing`."""
+    if isinstance(value, str):
+        return existing if same_name(value, name) else value
+    if isinstance(value, list):
+        return [_renamed(item, name, existing) for item in value]
+    if isinstance(value, dict):
+        return {k: _renamed(v, name, existing) if k in ("tags", "primary_tag") else v for k, v in value.items()}
+    return value
 
 
 def cancel_plan(plan: AnalysisPlan) -> AnalysisPlan:

@@ -10,4 +10,5 @@ urlpatterns = [
     path("<int:pk>/cancel/", views.plan_cancel, name="cancel"),
     path("<int:pk>/apply/", views.apply_plan, name="apply"),
     path("changes/<int:pk>/edit/", views.change_edit, name="change_edit"),
+    path("changes/<int:pk>/use-existing/", views.change_use_existing, name="change_use_existing"),
 ]

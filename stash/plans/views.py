@@ -163,6 +163,21 @@ def change_edit(request, pk):
     return _back(request, change.plan)
 
 
+@login_required
+@require_POST
+def change_use_existing(request, pk):
+    """Propose the entity Stash has instead of a name it refused as a lookalike (the change is pending again)."""
+    change = get_object_or_404(PlanChange.objects.select_related("plan"), pk=pk)
+    try:
+        plans.use_existing_name(change)
+    except PlanStateError as exc:
+        return _refuse(request, change.plan, str(exc), 409)
+    except PlanError as exc:
+        return _refuse(request, change.plan, str(exc), 400)
+    messages.success(request, f"Change {change.pk} now proposes what Stash has; review it to apply it.")
+    return _back(request, change.plan)
+
+
 def _number(raw, kind, what: str):
     try:
         return kind((raw or "").strip())

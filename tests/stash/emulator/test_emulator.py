@@ -531,6 +531,19 @@ def test_seeded_times_are_what_stash_would_store(emulator):
         assert all(STASH_TIME.match(t) and store.time_string(t) == t for t in stamps)
 
 
+def test_creating_a_name_that_stashs_like_check_matches_is_refused_like_stash(emulator):
+    url = emulator.url
+    data(url, "TagCreate", {"input": {"name": "Hug AI"}})
+    data(url, "StudioCreate", {"input": {"name": "100 Percent"}})
+    refused = gql(url, "TagCreate", {"input": {"name": "hug_ai"}}).json()
+    assert refused["errors"][0]["message"] == "tag with name 'hug_ai' already exists"
+    refused = gql(url, "StudioCreate", {"input": {"name": "100%"}}).json()
+    assert refused["errors"][0]["message"] == "studio with name '100%' already exists"
+    # The other way round, `Hug AI` has no wildcard: it does not match `Hug_AI`.
+    data(url, "TagCreate", {"input": {"name": "Kiss_AI"}})
+    assert data(url, "TagCreate", {"input": {"name": "Kiss AI"}})["tagCreate"]["name"] == "Kiss AI"
+
+
 def test_plan_mutations_follow_stash_rules(emulator):
     """sceneUpdate stamps the scene; marker create/destroy do not; names are unique ignoring ASCII case."""
     store, url = emulator.store, emulator.url

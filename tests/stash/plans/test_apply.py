@@ -212,6 +212,50 @@ def test_create_missing_creates_each_entity_once_across_scenes(store, worker, up
     assert updates == {first.id: 1, second.id: 1}
 
 
+def test_a_name_stash_refuses_as_a_lookalike_fails_naming_the_existing_tag_then_can_use_it(store):
+    from stash.connection.config import get_client
+    from stash.plans import use_existing_name
+    from stash.plans.apply import ApplyOptions, apply_plan
+
+    scene = a_scene(store)
+    existing = store.create("tag", name="Hug AI")
+    plan = approved_plan(scene.id, change("tags", "add", "Hug_AI"))
+    tags_before = len(store.tags)
+    apply_plan(get_client(), plan.pk, ApplyOptions(create_missing=True))
+    failed = plan.changes.get()
+    assert failed.status == ChangeStatus.FAILED
+    assert failed.error.startswith(
+        "Stash already has tag 'Hug AI', which its name check treats as the same as 'Hug_AI'"
+    )
+    assert failed.outcome == {"lookalike": {"kind": "tag", "name": "Hug_AI", "existing": "Hug AI"}}
+    assert len(store.tags) == tags_before and existing.id not in scene.tag_ids
+    pending = use_existing_name(failed)
+    assert (pending.status, pending.proposed_value, pending.error, pending.outcome) == (
+        ChangeStatus.PENDING,
+        "Hug AI",
+        "",
+        {},
+    )
+    plan.changes.update(status=ChangeStatus.APPROVED)
+    apply_plan(get_client(), plan.pk, ApplyOptions(create_missing=True))
+    assert plan.changes.get().status == ChangeStatus.APPLIED
+    assert existing.id in scene.tag_ids and len(store.tags) == tags_before
+
+
+def test_a_marker_tag_stash_refuses_as_a_lookalike_can_use_the_existing_tag(store):
+    from stash.connection.config import get_client
+    from stash.plans import use_existing_name
+    from stash.plans.apply import ApplyOptions, apply_plan
+
+    scene = a_scene(store)
+    store.create("tag", name="Hug AI")
+    plan = approved_plan(scene.id, change("markers", "add", {"seconds": 12.0, "tags": ["Hug_AI"]}))
+    apply_plan(get_client(), plan.pk, ApplyOptions(create_missing=True))
+    failed = plan.changes.get()
+    assert failed.status == ChangeStatus.FAILED and "Stash already has tag 'Hug AI'" in failed.error
+    assert use_existing_name(failed).proposed_value == {"seconds": 12.0, "tags": ["Hug AI"]}
+
+
 # --- markers -----------------------------------------------------------------------------------------
 
 

@@ -309,6 +309,23 @@ def test_anonymous_visitors_are_sent_to_login(client, user):
     assert plan.changes.get().status == PENDING and not Job.objects.exists()
 
 
+def test_a_change_failed_on_a_lookalike_offers_the_existing_entity_on_the_page(client, user):
+    plan = plans.finish_plan(a_plan((1, [change(proposed="Hug_AI")])))
+    lookalike = {"kind": "tag", "name": "Hug_AI", "existing": "Hug AI"}
+    failed = plan.changes.get()
+    PlanChange.objects.filter(pk=failed.pk).update(
+        status="failed", error="Stash already has tag 'Hug AI'", outcome={"lookalike": lookalike}
+    )
+    client.force_login(user)
+    html = client.get(f"/plans/{plan.pk}/").content.decode()
+    assert f'action="/plans/changes/{failed.pk}/use-existing/"' in html and "Use tag 'Hug AI'" in html
+    response = client.post(f"/plans/changes/{failed.pk}/use-existing/")
+    assert response.status_code == 302
+    failed.refresh_from_db()
+    assert (failed.status, failed.proposed_value, failed.error, failed.outcome) == (PENDING, "Hug AI", "", {})
+    assert client.post(f"/plans/changes/{failed.pk}/use-existing/").status_code == 409  # no longer failed
+
+
 def test_review_posts_need_the_csrf_token(user):
     plan = a_plan((1, [change()]))
     strict = Client(enforce_csrf_checks=True)
