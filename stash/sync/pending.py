@@ -2,11 +2,15 @@
 
 Strictly after the watermark (no overlap window, unlike the sync itself): with an overlap the newest
 scene would count as pending forever. A change stamped in the very second of the watermark is picked up
-by the next sync's overlap once anything else changes."""
+by the next sync's overlap once anything else changes. Near a daylight-saving change Stash's strings do
+not sort in time order; then the rows the filter matches are read (ids and stamps) and told by instant."""
 
 from dataclasses import dataclass
 
 from stash.models import Scene, SceneMarker, SyncCursor
+from stash.sync.stamps import after_value, ambiguous, parse
+
+STAMP_PAGE_SIZE = 10_000
 
 
 @dataclass(frozen=True)
@@ -26,17 +30,35 @@ def _count(client, operation: str, root: str, variables: dict) -> int:
     return int(result.get("count") or 0)
 
 
+def _changed_after(client, query: tuple[str, str, str, str, str], watermark: str) -> int:
+    """How many rows Stash stamped after `watermark`. `query`: the counting operation, the one that lists
+    stamps, the result root, its list field and the filter's variable name."""
+    count_operation, stamps_operation, root, key, filter_name = query
+    variables = {filter_name: {"updated_at": {"value": after_value(watermark), "modifier": "GREATER_THAN"}}}
+    if not ambiguous(watermark):
+        return _count(client, count_operation, root, variables)
+    # The filter may also match rows stamped before the watermark (in an earlier, larger offset).
+    mark, changed, page = parse(watermark), 0, 1
+    while True:
+        flt = {"page": page, "per_page": STAMP_PAGE_SIZE, "sort": "updated_at", "direction": "ASC"}
+        items = (client.execute(stamps_operation, {**variables, "filter": flt}).get(root) or {}).get(key) or []
+        changed += sum(1 for item in items if (parse(item.get("updated_at")) or mark) > mark)
+        if len(items) < STAMP_PAGE_SIZE:
+            return changed
+        page += 1
+
+
+SCENES = ("FindSceneIds", "FindSceneStamps", "findScenes", "scenes", "scene_filter")
+MARKERS = ("FindSceneMarkerIds", "FindSceneMarkerStamps", "findSceneMarkers", "scene_markers", "scene_marker_filter")
+
+
 def pending_changes(client) -> Pending:
     marks = dict(SyncCursor.objects.values_list("name", "watermark"))
     scenes_mark, markers_mark = marks.get("scenes", ""), marks.get("markers", "")
     if not scenes_mark:
         return Pending(_count(client, "FindSceneIds", "findScenes", {}), 0, False, True)
-    after = {"updated_at": {"value": scenes_mark, "modifier": "GREATER_THAN"}}
-    scenes = _count(client, "FindSceneIds", "findScenes", {"scene_filter": after})
-    markers = 0
-    if markers_mark:
-        after_marker = {"updated_at": {"value": markers_mark, "modifier": "GREATER_THAN"}}
-        markers = _count(client, "FindSceneMarkerIds", "findSceneMarkers", {"scene_marker_filter": after_marker})
+    scenes = _changed_after(client, SCENES, scenes_mark)
+    markers = _changed_after(client, MARKERS, markers_mark) if markers_mark else 0
     # Deletions leave no trace in updated_at; the counts tell.
     deletions = Scene.objects.count() > _count(client, "FindSceneIds", "findScenes", {}) or (
         SceneMarker.objects.count() > _count(client, "FindSceneMarkerIds", "findSceneMarkers", {})
