@@ -1,8 +1,9 @@
 """AutoStashSyncDaemon: keep the mirror current by starting an incremental `sync` whenever Stash changed.
 
-Each cycle asks Stash how many scenes (and markers) changed after the mirror's watermarks and whether
-anything was deleted; when something did, it starts an incremental sync job and watches it. It never
-starts a second sync while one is pending or running, whoever started that one: it watches it instead.
+Each cycle asks Stash how many scenes (and markers, tags, performers, studios) changed after the mirror's
+watermarks and whether anything was deleted; when something did, it starts an incremental sync job and
+watches it. It never starts a second sync while one is pending or running, whoever started that one: it
+watches it instead.
 """
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
@@ -19,19 +20,31 @@ def _pending():
     return pending_changes(get_client())
 
 
+def _entity_changes(pending) -> list[str]:
+    return [f"{n} {kind} change{'' if n == 1 else 's'}" for kind, n in pending.entities.items()]
+
+
 def _describe(pending) -> str:
     parts = [f"{pending.scenes} scenes"]
     if pending.markers:
         parts.append(f"{pending.markers} marker changes")
     if pending.deletions:
         parts.append("deletions")
-    return ", ".join(parts)
+    return ", ".join(parts + _entity_changes(pending))
+
+
+def _syncing(pending) -> str:
+    """What the status says the sync brings: scenes when any changed, else the entity changes."""
+    entities = _entity_changes(pending)
+    if pending.scenes or not entities:
+        return f"Syncing {pending.scenes} scenes from Stash"
+    return f"Syncing {' and '.join(entities)} from Stash"
 
 
 class AutoStashSyncDaemon(BaseDaemon):
     kind = "auto_stash_sync"
     title = "Auto Stash Sync Daemon"
-    description = "Starts an incremental sync whenever scenes changed in Stash."
+    description = "Starts an incremental sync whenever scenes, tags, performers or studios changed in Stash."
     config_schema = Schema(
         (HEARTBEAT_INTERVAL, job_interval_field(300, "Seconds to wait between checks for scenes changed in Stash.")),
     )
@@ -68,7 +81,7 @@ class AutoStashSyncDaemon(BaseDaemon):
         await self.log("INFO", f"Found {what} pending sync from Stash")
         job = await self.launch_job("sync", {}, reason=f"Incremental sync for {what}")
         self.expected_scenes = pending.scenes
-        await self.watch(job, f"Syncing {pending.scenes} scenes from Stash")
+        await self.watch(job, _syncing(pending))
         return POLL_SECONDS
 
     async def sync_ended(self, finished: Job):

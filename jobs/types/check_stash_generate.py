@@ -34,7 +34,7 @@ def run(ctx, params: dict) -> dict:
     needing = set().union(*missing.values()) & all_ids
     ctx.check_cancelled()
     ctx.progress(80, f"{len(needing)} of {total} scenes need generation; updating the mirror")
-    counts = record_generation_state(all_ids, needing, synced_before=started)
+    counts = record_generation_state(all_ids, needing, started=started)
     ctx.progress(100, f"{len(needing)} of {total} scenes need generation")
     return {
         "total_scenes": total,

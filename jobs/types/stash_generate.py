@@ -83,7 +83,7 @@ def record_generated(client, scope: list[int], include_heatmaps: bool, started) 
     missing = missing_artefacts(client, include_heatmaps)
     needing = set().union(*missing.values())
     checked = set(scope) if scope else set(Scene.objects.filter(generated=False).values_list("id", flat=True))
-    counts = record_generation_state(checked, needing, synced_before=started)
+    counts = record_generation_state(checked, needing, started=started)
     return {
         "scenes_checked": len(checked),
         "scenes_still_missing": len(checked & needing),

@@ -81,6 +81,23 @@ query FindSceneMarkerIds($filter: FindFilterType, $scene_marker_filter: SceneMar
 }
 """
 
+# Ids and stamps: what the pending check reads near a clock change, when Stash's strings no longer sort
+# in time order and "changed after the watermark" must be told by instants.
+FIND_SCENE_STAMPS = """
+query FindSceneStamps($filter: FindFilterType, $scene_filter: SceneFilterType) {
+  findScenes(filter: $filter, scene_filter: $scene_filter) { count scenes { id updated_at } }
+}
+"""
+
+FIND_SCENE_MARKER_STAMPS = """
+query FindSceneMarkerStamps($filter: FindFilterType, $scene_marker_filter: SceneMarkerFilterType) {
+  findSceneMarkers(filter: $filter, scene_marker_filter: $scene_marker_filter) {
+    count
+    scene_markers { id updated_at }
+  }
+}
+"""
+
 FIND_TAGS = """
 query FindTags($filter: FindFilterType, $tag_filter: TagFilterType) {
   findTags(filter: $filter, tag_filter: $tag_filter) {
@@ -210,6 +227,8 @@ DOCUMENTS = {
     "FindSceneIds": FIND_SCENE_IDS,
     "FindSceneMarkers": FIND_SCENE_MARKERS,
     "FindSceneMarkerIds": FIND_SCENE_MARKER_IDS,
+    "FindSceneStamps": FIND_SCENE_STAMPS,
+    "FindSceneMarkerStamps": FIND_SCENE_MARKER_STAMPS,
     "FindTags": FIND_TAGS,
     "FindPerformers": FIND_PERFORMERS,
     "FindStudios": FIND_STUDIOS,
@@ -239,6 +258,8 @@ IDEMPOTENT = frozenset(
         "FindSceneIds",
         "FindSceneMarkers",
         "FindSceneMarkerIds",
+        "FindSceneStamps",
+        "FindSceneMarkerStamps",
         "FindTags",
         "FindPerformers",
         "FindStudios",

@@ -97,6 +97,9 @@ class Scene(models.Model):
     generated = models.BooleanField(default=False, help_text="Stash has generated every artefact we check")
     video_analyzed = models.BooleanField(default=False, help_text="The video tagger has processed this scene")
     analyzed = models.BooleanField(default=False, help_text="Metadata analysis has processed this scene")
+    # When a sync last saw this scene's markers change (new, edited or gone), which resets `generated`: a
+    # generation that began before it may lack the new markers' previews, so it does not set the flag.
+    markers_changed_at = models.DateTimeField(null=True, blank=True)
     # A failed video analysis (tagger down, bad answer) leaves video_analyzed false and is retried later,
     # with a growing delay: attempts so far, when the next may start, and the last reason.
     video_analysis_attempts = models.PositiveSmallIntegerField(default=0)

@@ -11,6 +11,7 @@ a check, never because a Stash job finished.
 from datetime import datetime
 
 from django.db import transaction
+from django.db.models import Q
 
 from stash.models import Scene
 from stash.sync import convert
@@ -45,13 +46,12 @@ def missing_artefacts(client, include_heatmaps: bool) -> dict[str, set[int]]:
     return {name: stash_ids(client, ARTEFACT_FILTERS[name])[0] for name in names}
 
 
-def record_generation_state(
-    checked: set[int], needing: set[int], synced_before: datetime | None = None
-) -> dict[str, int]:
+def record_generation_state(checked: set[int], needing: set[int], started: datetime | None = None) -> dict[str, int]:
     """Set `generated` for the `checked` scenes: false where an artefact is missing, true elsewhere.
 
-    `synced_before`: a scene that sync rewrote after the check began (e.g. its markers changed, which
-    resets `generated`) is not set to true on the strength of an older answer."""
+    `started`: when the generation (or check) began. A scene whose markers a sync saw change after that
+    stays false: Stash may have generated before the new markers existed. Any other re-read by a sync
+    meanwhile (a cover Stash saved bumps the scene's updated_at) does not matter."""
     ok = sorted(checked - needing)
     bad = sorted(checked & needing)
     marked_true = marked_false = 0
@@ -62,8 +62,8 @@ def record_generation_state(
             )
         for start in range(0, len(ok), 5000):
             rows = Scene.objects.filter(id__in=ok[start : start + 5000], generated=False)
-            if synced_before is not None:
-                rows = rows.filter(synced_at__lt=synced_before)
+            if started is not None:
+                rows = rows.filter(Q(markers_changed_at__isnull=True) | Q(markers_changed_at__lt=started))
             marked_true += rows.update(generated=True)
     return {"marked_generated": marked_true, "marked_not_generated": marked_false}
 

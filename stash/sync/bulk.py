@@ -6,6 +6,8 @@ most of its time preparing each value of each row in Python. Elsewhere (SQLite) 
 work with bulk_create. Both paths take model instances and give the same result.
 """
 
+import weakref
+
 from django.db import connection, transaction
 from django.utils import timezone
 
@@ -57,14 +59,14 @@ def _pg_copy(table: str, columns: list[str], rows):
                 copy.write_row(row)
 
 
-# Staging tables created per database session (keyed by the driver connection, which a reconnect replaces).
-_staged: dict[int, set[str]] = {}
+# Staging tables created per database session, keyed by the driver connection (which a reconnect
+# replaces) held weakly: an id() key could be reused by a new connection that has no staging tables yet.
+_staged: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()
 
 
 def _ensure_staging(staging: str, table: str):
     """A temporary copy of `table`'s columns for this session; emptied at every commit."""
-    session = id(connection.connection)
-    created = _staged.setdefault(session, set())
+    created = _staged.setdefault(connection.connection, set())
     if staging in created:
         return
     with connection.cursor() as cursor:

@@ -166,7 +166,7 @@ def marker(data: dict, scene_id: int) -> dict:
 
 def fields_of(model, exclude=("id",)) -> list[str]:
     """Concrete column names to overwrite on upsert (the local flags are never in a mirror update)."""
-    local_flags = {"generated", "video_analyzed", "analyzed"}
+    local_flags = {"generated", "video_analyzed", "analyzed", "markers_changed_at"}
     return [
         f.attname
         for f in model._meta.concrete_fields

@@ -6,6 +6,7 @@ transaction, so a page is either fully written or not at all.
 """
 
 from django.db import transaction
+from django.utils import timezone
 
 from orchestrator import wakeups
 from stash.models import Performer, Scene, SceneFile, SceneMarker, Studio, Tag
@@ -135,10 +136,16 @@ def write_scene_page(page: ScenePage, known: dict | None = None) -> dict:
         # A scene whose markers changed needs its marker previews generated again.
         regenerate = marker_scenes & existing
         if regenerate:
-            Scene.objects.filter(id__any=regenerate, generated=True).update(generated=False)
+            _markers_changed(regenerate)
         # New scenes are neither generated nor analysed, and changed markers need generating again.
         wakeups.announce(wakeups.SCENES)
     return {"scenes": len(ids), "created": len(set(ids) - existing), "markers_changed": len(marker_scenes & existing)}
+
+
+def _markers_changed(scene_ids: set[int]):
+    """The scenes' markers changed: their previews need generating, and a generation already under way
+    may have missed them (stash.scenes.generation reads `markers_changed_at`)."""
+    Scene.objects.filter(id__any=scene_ids).update(generated=False, markers_changed_at=timezone.now())
 
 
 def _unknown(named: dict[int, str], known: dict | None, model) -> dict[int, str]:
@@ -170,7 +177,7 @@ def write_marker_page(markers_data: list[dict]) -> dict:
         marker_ids = [m["id"] for m in page.markers]
         bulk.relink(SceneMarker.tags.through, "scenemarker", "tag", marker_ids, page.marker_tag_links)
         if changed:
-            Scene.objects.filter(id__any=changed, generated=True).update(generated=False)
+            _markers_changed(changed)
             wakeups.announce(wakeups.SCENES)
     return {"markers": len(page.markers), "scenes_changed": len(changed), "max_updated_at": page.marker_max_updated_at}
 

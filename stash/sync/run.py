@@ -1,7 +1,8 @@
 """A sync run: tags, performers and studios, then scenes, then markers; full or incremental.
 
 Incremental runs fetch what Stash changed after the stored watermark (minus an overlap window, since
-Stash's times have one-second resolution), sorted by `updated_at` ascending. Two things `updated_at`
+Stash's times have one-second resolution), sorted by `updated_at` ascending; near a daylight-saving change
+the filter reaches back by the change (`stamps.after_value`), since Stash compares its strings. Two things `updated_at`
 alone would miss are handled explicitly:
 - rows skipped because an edit during the run shifted the pages: after paging, the ids Stash reports for
   the same filter are compared with the ids seen, and the missing ones are fetched by id;
@@ -20,7 +21,7 @@ from django.utils import timezone
 from stash.connection.errors import StashGraphQLError
 from stash.models import Performer, Scene, SceneMarker, Studio, SyncCursor, Tag
 from stash.sync import convert, pages
-from stash.sync.stamps import later, minus
+from stash.sync.stamps import after_value, later
 
 # Operation, result field and list field for each kind of object.
 ENTITY_QUERIES = {
@@ -86,7 +87,7 @@ class SyncRun:
 
     def since(self, model) -> str:
         mark = self.watermark(model)
-        return minus(mark, self.opt.overlap_seconds) if mark else ""
+        return after_value(mark, self.opt.overlap_seconds) if mark else ""
 
     def fetch_pages(self, operation, root, key, variables, page_size, prepare=None):
         """Yield (count, items) per page, sorted by updated_at ascending, until a short page; with

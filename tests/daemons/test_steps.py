@@ -213,6 +213,19 @@ def test_a_step_watching_a_finished_job_records_finished_in_the_history(stash_em
     assert row("auto_stash_sync").current_status == "Sync completed for 200 scenes"
 
 
+def test_a_sync_step_says_it_syncs_tag_changes_made_in_stash(mirror):
+    mirror.advance_clock(600)
+    tags = sorted(mirror.store.tags)
+    mirror.control(f"tags/{tags[0]}", {"name": "Renamed in Stash"})
+    mirror.control("tags", {"name": "Created in Stash"})
+    mirror.control(f"performers/{sorted(mirror.store.performers)[0]}", {"name": "Renamed performer"})
+    subject = daemon("auto_stash_sync")
+    assert step(subject) == 1.0
+    assert row("auto_stash_sync").current_status == "Syncing 2 tag changes and 1 performer change from Stash"
+    assert own_jobs("auto_stash_sync", "sync").count() == 1
+    assert logged("auto_stash_sync", "Found 0 scenes, 2 tag changes, 1 performer change pending sync")
+
+
 # --- auto_plan_applier ----------------------------------------------------------------------------------
 
 

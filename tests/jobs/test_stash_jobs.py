@@ -163,3 +163,31 @@ def test_a_rejected_api_key_fails_the_job(stash_emulator, worker):
     assert job.status == JobStatus.FAILED
     assert "API key" in job.error
     assert not Scene.objects.exists()
+
+
+def test_scenes_stash_generated_are_marked_although_a_sync_reread_them_meanwhile(stash_emulator):
+    """Covers bump updated_at, so a sync during the generation re-reads those scenes; they still count as
+    generated. A scene whose markers changed meanwhile stays ungenerated (its previews may be missing)."""
+    from django.utils import timezone
+
+    from jobs.types.stash_generate import record_generated
+    from stash.emulator.tasks import GenerateTask
+
+    store = stash_emulator.store
+    mirror()
+    edited = next(s for s in store.scenes.values() if s.marker_ids and s.files)
+    scope = sorted({s.id for s in store.scenes.values() if not s.has_cover and s.files} | {edited.id})
+    Scene.objects.update(generated=True)
+    Scene.objects.filter(id__in=scope).update(generated=False)
+    started = timezone.now()
+    stash_emulator.advance_clock(60)
+    task = GenerateTask({"covers": True, "phashes": True})
+    for index in range(task.prepare(store) // 2):
+        task.apply(store, index)
+    stash_emulator.control(f"markers/{edited.marker_ids[0]}", {"title": "Edited during generation"})
+    report = SyncRun(get_client(), SyncOptions()).run()
+    assert report.counts["scenes_synced"] >= len(scope) // 3  # the sync re-read the cover bumps
+    for index in range(task.prepare(store)):
+        task.apply(store, index)
+    record_generated(get_client(), [], False, started)
+    assert set(Scene.objects.filter(generated=False).values_list("id", flat=True)) == {edited.id}

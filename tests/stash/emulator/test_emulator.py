@@ -574,3 +574,19 @@ def test_plan_mutations_follow_stash_rules(emulator):
     control(url, "tags", name="KissXAI")
     candidates = data(url, "FindTagsByName", {"name": "Kiss_AI"})["findTags"]["tags"]
     assert sorted(t["name"] for t in candidates) == ["KissXAI", "Kiss_AI"]  # LIKE: the caller picks
+
+
+def test_edits_are_stamped_with_the_offset_in_force_at_that_instant():
+    store = Store(zone="America/Los_Angeles")
+    seed_library(store, scenes=3, seed=1)
+    store.set_clock("2026-11-01T08:50:00Z")  # the first pass of 01:00-02:00 (PDT)
+    first = store.update("scene", 1, title="first pass").updated_at
+    store.set_clock(advance_seconds=1800)  # the clocks went back at 09:00Z: the same hour again, in PST
+    repeated = store.update("scene", 2, title="repeated hour").updated_at
+    store.set_clock("2026-03-08T10:00:05Z")  # just after springing forward
+    spring = store.update("scene", 3, title="spring").updated_at
+    assert (first, repeated, spring) == (
+        "2026-11-01T01:50:00-07:00",
+        "2026-11-01T01:20:00-08:00",
+        "2026-03-08T03:00:05-07:00",
+    )
