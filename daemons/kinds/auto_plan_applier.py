@@ -29,6 +29,12 @@ def _something_to_apply(prefixes: list[str], auto_approve: bool) -> bool:
     return any(plan_id not in busy for plan_id, _, _ in plans)
 
 
+def _review_changed(prefixes: list[str], auto_approve: bool, shown: tuple[int, int]) -> bool:
+    """Whether what waits for review is no longer what the status says (a new plan, a review): the rest
+    then ends, so the status is said again at once rather than after the interval."""
+    return not auto_approve and plans_awaiting_review(prefixes) != shown
+
+
 class AutoPlanApplierDaemon(BaseDaemon):
     kind = "auto_plan_applier"
     title = "Auto Plan Applier Daemon"
@@ -73,6 +79,8 @@ class AutoPlanApplierDaemon(BaseDaemon):
         self.applied = 0
         self.failed = 0
         self.auto_approve = False
+        # What the last status said waits for review, (plans, changes): its rest ends when that changes.
+        self.review_shown = (0, 0)
 
     async def step(self) -> float:
         if self.watching is not None:
@@ -129,16 +137,24 @@ class AutoPlanApplierDaemon(BaseDaemon):
         if self.failed:
             return seconds
         prefixes, auto_approve = self.config["plan_prefix_filter"], self.config["auto_approve_all_changes"]
-        return self.rest_until_news(seconds, wakeups.PLANS, ready=lambda: _something_to_apply(prefixes, auto_approve))
+        shown = self.review_shown
+
+        def ready() -> bool:
+            return _something_to_apply(prefixes, auto_approve) or _review_changed(prefixes, auto_approve, shown)
+
+        return self.rest_until_news(seconds, wakeups.PLANS, ready=ready)
 
     async def say_awaiting_review(self, seconds: float) -> bool:
         """With nothing left to apply, point to the plans whose changes wait for review, if any (with
-        auto-approval nothing waits for a person). Returns whether it said so."""
+        auto-approval nothing waits for a person). Returns whether it said so; `review_shown` keeps what
+        it said ((0, 0): nothing)."""
+        self.review_shown = (0, 0)
         if self.auto_approve:
             return False
         plans, changes = await in_thread(plans_awaiting_review, self.config["plan_prefix_filter"])
         if not plans:
             return False
+        self.review_shown = (plans, changes)
         plan_noun, change_noun = ("plan" if plans == 1 else "plans"), ("change" if changes == 1 else "changes")
         await self.update_status(
             f"{plans} {plan_noun} waiting for review ({changes} {change_noun})",

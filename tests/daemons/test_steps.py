@@ -288,6 +288,22 @@ def test_a_plan_applier_step_with_only_unreviewed_changes_points_to_the_plans_to
     assert not own_jobs("auto_plan_applier", "apply_plan").exists()
 
 
+def test_a_new_plan_to_review_ends_the_applier_rest_and_is_said_at_once(frozen):
+    subject = daemon("auto_plan_applier")
+    assert step(subject) == 60
+    assert row("auto_plan_applier").current_status == "No plans to process, sleeping for 60 seconds"
+    plan = pending_plan("Auto Video Analysis - 1", 3)
+    plans.finish_plan(plan)
+    frozen.shift(5)
+    subject.heard(wakeups.PLANS, str(plan.pk))
+    step(subject)  # still within the 60 s: the rest's quiet question sees the new plan
+    assert row("auto_plan_applier").current_status == "1 plan waiting for review (3 changes)"
+    frozen.shift(5)
+    subject.heard(wakeups.PLANS, str(plan.pk))  # nothing changed for the reviewer: the rest goes on
+    assert step(subject) == 55  # the rest that began when the new status was said
+    assert not own_jobs("auto_plan_applier", "apply_plan").exists()
+
+
 def test_a_plan_applier_step_with_auto_approval_applies_unreviewed_changes_instead_of_pointing_to_them():
     pending_plan("Auto Video Analysis - 1", 3)
     assert step(daemon("auto_plan_applier", auto_approve_all_changes=True)) == 1.0
