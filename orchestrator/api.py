@@ -17,9 +17,26 @@ FIELD_ERRORS = OpenApiResponse(OpenApiTypes.OBJECT, description='Per-field error
 
 
 class Paging(LimitOffsetPagination):
-    """?limit=&offset= paging (default PAGE_SIZE); one page never exceeds max_limit rows."""
+    """?limit=&offset= paging (default PAGE_SIZE); one page never exceeds max_limit rows. A value that is
+    not a count is a 400 like any other bad query value (DRF quietly falls back to the defaults)."""
 
     max_limit = 500
+
+    def get_limit(self, request):
+        _count(request, self.limit_query_param, minimum=1)
+        return super().get_limit(request)
+
+    def get_offset(self, request):
+        _count(request, self.offset_query_param, minimum=0)
+        return super().get_offset(request)
+
+
+def _count(request, name: str, *, minimum: int):
+    raw = request.query_params.get(name)
+    if raw is None:
+        return
+    if not raw.isascii() or not raw.isdigit() or int(raw) < minimum:
+        raise ValidationError({name: [f"Give a whole number of at least {minimum}, not {raw!r}."]})
 
 
 class Conflict(APIException):
