@@ -6,7 +6,6 @@ page back with the reason: HTTP 400 for bad input, 409 when the plan's or change
 The Apply buttons start an `apply_plan` job through orchestrator.job_queue (stash must not import jobs).
 """
 
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator

@@ -52,3 +52,76 @@ def test_paging_values_that_are_not_counts_are_a_400(browser, daemon, path, quer
 def test_good_paging_values_still_page(browser, daemon):
     assert browser.get("/api/jobs/?limit=5&offset=0").status_code == 200
     assert browser.get("/api/daemons/test/logs/?limit=500").status_code == 200
+
+
+# --- the settings APIs: unknown keys and wrong types are refused, like the jobs and daemons APIs ---------
+
+
+def _stash_row():
+    from stash.connection.models import StashSettings
+
+    row = StashSettings.load()
+    return (row.url, row.api_key, row.read_timeout, row.connect_timeout, row.scan_paths, row.path_mappings)
+
+
+def _analysis_row():
+    from stash.analysis.models import VideoAnalysisSettings
+
+    row = VideoAnalysisSettings.load()
+    return (row.tagger_url, row.tagger_timeout_seconds, row.max_markers, row.frame_interval, row.tagger_path_mappings)
+
+
+SETTINGS_APIS = [("/api/settings/stash/", _stash_row), ("/api/settings/video-analysis/", _analysis_row)]
+
+
+@pytest.mark.parametrize("path,snapshot", SETTINGS_APIS)
+def test_settings_apis_refuse_unknown_keys(browser, path, snapshot):
+    before = snapshot()
+    response = browser.patch(path, {"read_timout": 1, "max_marker": 3}, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert response.json() == {"read_timout": ["Unknown field."], "max_marker": ["Unknown field."]}
+    assert snapshot() == before
+
+
+@pytest.mark.parametrize(
+    "path,snapshot,body,field",
+    [
+        ("/api/settings/stash/", _stash_row, {"api_key": 12345}, "api_key"),
+        ("/api/settings/stash/", _stash_row, {"url": 7}, "url"),
+        ("/api/settings/stash/", _stash_row, {"read_timeout": "11"}, "read_timeout"),
+        ("/api/settings/stash/", _stash_row, {"connect_timeout": True}, "connect_timeout"),
+        ("/api/settings/stash/", _stash_row, {"scan_paths": [1]}, "scan_paths"),
+        ("/api/settings/stash/", _stash_row, {"scan_paths": "/srv/library"}, "scan_paths"),
+        ("/api/settings/stash/", _stash_row, {"path_mappings": [{"local": "/a", "stash": 5}]}, "path_mappings"),
+        ("/api/settings/stash/test/", None, {"api_key": 12345}, "api_key"),
+        ("/api/settings/stash/test/", None, {"url": 7}, "url"),
+        ("/api/settings/video-analysis/", _analysis_row, {"max_markers": "3"}, "max_markers"),
+        ("/api/settings/video-analysis/", _analysis_row, {"max_markers": 3.5}, "max_markers"),
+        ("/api/settings/video-analysis/", _analysis_row, {"max_markers": False}, "max_markers"),
+        ("/api/settings/video-analysis/", _analysis_row, {"frame_interval": "2"}, "frame_interval"),
+        ("/api/settings/video-analysis/", _analysis_row, {"tagger_url": 1}, "tagger_url"),
+    ],
+)
+def test_settings_apis_refuse_wrong_types_instead_of_coercing(browser, path, snapshot, body, field):
+    before = snapshot() if snapshot else None
+    send = browser.post if path.endswith("/test/") else browser.patch
+    response = send(path, body, content_type="application/json")
+    assert response.status_code == 400, response.content
+    assert set(response.json()) == {field}
+    if snapshot:
+        assert snapshot() == before
+
+
+def test_settings_apis_still_take_good_values_and_numbers_for_floats(browser):
+    response = browser.patch(
+        "/api/settings/stash/", {"read_timeout": 12, "connect_timeout": 2.5}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    assert _stash_row()[2:4] == (12.0, 2.5)
+    response = browser.patch(
+        "/api/settings/video-analysis/", {"max_markers": 4, "frame_interval": 3}, content_type="application/json"
+    )
+    assert response.status_code == 200, response.content
+    # What GET returned can be sent back as it is (read-only fields included).
+    body = browser.get("/api/settings/video-analysis/").json()
+    assert browser.put("/api/settings/video-analysis/", body, content_type="application/json").status_code == 200
