@@ -125,6 +125,11 @@ class StashSettingsView(APIView):
         if "api_key" in changes:
             changes["api_key"] = (changes["api_key"] or "").strip()
         change_settings_row(row, changes, config.env_overrides())
+        refusal = config.key_must_be_typed(
+            config.effective_connection(row), before, typed="api_key" in changes, action="save"
+        )
+        if refusal:
+            raise ValidationError({"api_key": [refusal]})
         problem = config.connection_problem(row, before)
         if problem:
             field, message = problem
@@ -144,6 +149,7 @@ class StashConnectionTest(APIView):
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         row = StashSettings.load()
+        before = config.effective_connection(row)
         if data.get("url"):
             try:
                 row.url = validation.clean_url(data["url"])
@@ -154,6 +160,9 @@ class StashConnectionTest(APIView):
         connection = config.effective_connection(row)
         if not connection.url:
             return Response({"detail": "No Stash URL to test: give one, save one, or set STASH_URL."}, status=400)
+        refusal = config.key_must_be_typed(connection, before, typed="api_key" in data, action="test")
+        if refusal:
+            return Response({"api_key": [refusal]}, status=400)
         try:
             version = config.check_connection(connection)
         except StashError as exc:
