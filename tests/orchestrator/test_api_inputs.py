@@ -125,3 +125,20 @@ def test_settings_apis_still_take_good_values_and_numbers_for_floats(browser):
     # What GET returned can be sent back as it is (read-only fields included).
     body = browser.get("/api/settings/video-analysis/").json()
     assert browser.put("/api/settings/video-analysis/", body, content_type="application/json").status_code == 200
+
+
+@pytest.mark.parametrize("via", ["page", "api"])
+def test_a_deeply_nested_proposed_value_is_refused(browser, via):
+    from stash.plans.models import AnalysisPlan, PlanChange
+
+    plan = AnalysisPlan.objects.create(name="Plan")
+    change = PlanChange.objects.create(plan=plan, field="tags", action="add", proposed_value=["Kiss_AI"])
+    if via == "page":
+        response = browser.post(f"/plans/changes/{change.pk}/edit/", {"value": DEEP})
+    else:
+        body = '{"proposed_value": ' + DEEP + "}"
+        response = browser.patch(f"/api/plan-changes/{change.pk}/", body, content_type="application/json")
+    assert response.status_code == 400
+    assert "nested deeper than" in response.content.decode()
+    change.refresh_from_db()
+    assert change.proposed_value == ["Kiss_AI"]
