@@ -16,6 +16,7 @@ from django.views.decorators.http import require_POST
 
 from daemons import services
 from daemons.models import LEVEL_ORDER, Daemon, DesiredState
+from orchestrator import json_input
 from orchestrator.schema_forms import form_fields, other_errors
 
 LOG_PAGE_SIZE = 50
@@ -184,7 +185,7 @@ def _log_context(request, daemon) -> dict:
 
 def _parse_json(text: str):
     try:
-        return json.loads(text, parse_constant=_no_constant)
+        return json_input.loads(text, parse_constant=_no_constant)
     except ValueError as exc:
         raise services.ConfigError({"non_field_errors": [f"Invalid JSON: {exc}"]}) from exc
 

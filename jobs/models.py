@@ -37,6 +37,9 @@ class Job(models.Model):
     parameters = models.JSONField(default=dict, blank=True)
     result = models.JSONField(null=True, blank=True)
     error = models.TextField(blank=True)
+    # A failed handler's traceback, for admins (the admin's job page): it names server paths, so it is
+    # kept out of `result`, which the API and every page show.
+    traceback = models.TextField(blank=True, default="")
     parent = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="children")
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
     # Name of the daemon that launched the job ("" when started by a person or the API).

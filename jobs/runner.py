@@ -154,13 +154,15 @@ class Worker:
             except Exception as exc:
                 logger.exception("Job %s (%s) failed", job.pk, job.type)
                 detail = "".join(traceback.format_exception(exc))[-8000:]
-                self._finish(job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}", result={"traceback": detail})
+                self._finish(job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}", traceback_text=detail)
             else:
                 self._finish(job, JobStatus.COMPLETED, result=result, message="Completed")
         finally:
             _refresh_connection()
 
-    def _finish(self, job: Job, status: str, *, error: str = "", result=None, message: str | None = None):
+    def _finish(
+        self, job: Job, status: str, *, error: str = "", result=None, message: str | None = None, traceback_text=""
+    ):
         """Write the terminal state, only if this worker still owns the running job (compare-and-set)."""
         now = timezone.now()
         fields = {
@@ -172,6 +174,8 @@ class Worker:
         }
         if result is not None:
             fields["result"] = result
+        if traceback_text:
+            fields["traceback"] = traceback_text
         if status == JobStatus.COMPLETED:
             fields["progress"] = 100.0
         finished = update_running_job(job.pk, self.name, **fields)

@@ -35,6 +35,8 @@ def validate_job_request(job_type, parameters) -> dict:
     if parameters is None:
         parameters = {}
     clean, errors = kind.parameters.validate(parameters)
+    if not errors and kind.check is not None:
+        errors = kind.check(clean)
     if errors:
         raise JobError(f"Invalid parameters for a {job_type} job.", {"parameters": errors})
     return clean

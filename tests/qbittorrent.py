@@ -149,7 +149,8 @@ class QBittorrent:
 
         torrent = Torrent(path=str(content), private=True, created_by=None, creation_date=None)
         torrent.generate()
-        torrent_file = self.root / f"{content.name}-{time.monotonic_ns()}.torrent"
+        # Not named after the content: a 255-byte content name would make the .torrent's name too long.
+        torrent_file = self.root / f"added-{time.monotonic_ns()}.torrent"
         torrent.write(str(torrent_file))
         client = self.client()
         if category and category not in client.torrents_categories():

@@ -25,6 +25,9 @@ class JobKind:
     description: str
     # At most this many jobs of the type execute at once across all workers (None: no limit).
     max_concurrent: int | None = None
+    # Checks the schema cannot make (the database, Stash): check(clean) -> {field: [messages]}; it may
+    # normalise values of `clean` in place. Run when a job is created (API, pages, daemons, retries).
+    check: Callable | None = None
 
 
 # In the order pages list the types.

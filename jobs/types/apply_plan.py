@@ -40,6 +40,15 @@ PARAMETERS = Schema(
 )
 
 
+def check(params: dict) -> dict:
+    """A plan that does not exist is refused now, not accepted and failed later."""
+    from stash.plans.models import AnalysisPlan
+
+    if not AnalysisPlan.objects.filter(pk=params["plan_id"]).exists():
+        return {"plan_id": [f"There is no plan {params['plan_id']}."]}
+    return {}
+
+
 def run(ctx, params: dict) -> dict:
     from stash.connection.config import get_client
     from stash.plans.apply import ApplyOptions, apply_plan
@@ -63,6 +72,7 @@ KIND = JobKind(
     parameters=PARAMETERS,
     description="Apply an analysis plan's approved changes to Stash.",
     max_concurrent=1,
+    check=check,
 )
 
 

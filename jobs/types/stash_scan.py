@@ -38,11 +38,33 @@ def scan_input(params: dict) -> dict:
     return {**flags, **({"paths": stash_paths} if stash_paths else {})}
 
 
+def check(params: dict) -> dict:
+    """The paths' form (absolute, normalised, no NUL), then, if Stash answers quickly, that they lie in
+    its library (stash.connection.scan_scope)."""
+    from stash.connection import config, scan_scope
+
+    errors = scan_scope.path_form_errors(params["paths"])
+    if errors:
+        return {"paths": errors}
+    params["paths"] = scan_scope.normalised(params["paths"])
+    refusal = scan_scope.quick_library_refusal(config.stash_scan_paths(params["paths"]))
+    return {"paths": [refusal]} if refusal else {}
+
+
+class OutsideLibrary(Exception):
+    """A path of the scan is not in Stash's library: nothing was sent to Stash."""
+
+
 def run(ctx, params: dict) -> dict:
+    from stash.connection import scan_scope
     from stash.connection.config import get_client
 
     client = get_client()
     scan = scan_input(params)
+    # Checked again now: Stash may not have answered when the job was created, or its library changed.
+    refusal = scan_scope.library_refusal(scan.get("paths", []), client) if scan.get("paths") else ""
+    if refusal:
+        raise OutsideLibrary(refusal)
     where = ", ".join(scan.get("paths", [])) or "the whole library"
     ctx.progress(0, f"Starting Stash scan of {where}")
     stash_job_id = client.metadata_scan(scan)
@@ -56,4 +78,5 @@ KIND = JobKind(
     parameters=PARAMETERS,
     description="Run Stash's metadata scan on library folders and follow it until Stash finishes.",
     max_concurrent=1,
+    check=check,
 )

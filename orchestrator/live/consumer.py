@@ -3,7 +3,7 @@
 A page names the groups it wants (what the apps registered, `groups.subscribable()`: daemons, jobs,
 plans, downloads and their pages' groups). On connect it gets the current state of each (`snapshots`)
 before any update, so a reconnect heals whatever was missed. Anonymous sockets are refused; the origin
-is checked by AllowedHostsOriginValidator in orchestrator/asgi.py. A client's {"type": "ping"} is
+is checked by orchestrator/ws_origin.py (scheme, host and port). A client's {"type": "ping"} is
 answered with {"type": "pong"} only if the channel layer works (see receive()).
 
 Pushes reach the sockets through the web process's `Fanout` (fanout.py), not through each socket's own

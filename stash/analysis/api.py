@@ -10,7 +10,7 @@ from rest_framework import serializers
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orchestrator.api import FIELD_ERRORS, change_settings_row
+from orchestrator.api import FIELD_ERRORS, StrictCharField, StrictModelSerializer, change_settings_row
 from stash.analysis import config
 from stash.analysis.models import VideoAnalysisSettings
 
@@ -32,10 +32,10 @@ EFFECTIVE = inline_serializer(
 )
 
 
-class VideoAnalysisSettingsSerializer(serializers.ModelSerializer):
-    tagger_url = serializers.CharField(required=False, allow_blank=True, max_length=500)
+class VideoAnalysisSettingsSerializer(StrictModelSerializer):
+    tagger_url = StrictCharField(required=False, allow_blank=True, max_length=500)
     tagger_path_mappings = serializers.ListField(
-        child=serializers.DictField(child=serializers.CharField()),
+        child=serializers.DictField(child=StrictCharField()),
         required=False,
         help_text='[{"local": "/srv/library", "tagger": "/media"}]: local directories and the same ones '
         "as the tagger sees them.",

@@ -12,7 +12,14 @@ from rest_framework.exceptions import ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from orchestrator.api import DETAIL, FIELD_ERRORS, change_settings_row
+from orchestrator.api import (
+    DETAIL,
+    FIELD_ERRORS,
+    RejectUnknownFieldsMixin,
+    StrictCharField,
+    StrictModelSerializer,
+    change_settings_row,
+)
 from stash.connection import config, validation
 from stash.connection.errors import StashError
 from stash.connection.models import StashSettings
@@ -27,20 +34,20 @@ class EffectiveConnectionSerializer(serializers.Serializer):
     demo_mode = serializers.BooleanField()
 
 
-class StashSettingsSerializer(serializers.ModelSerializer):
-    url = serializers.CharField(required=False, allow_blank=True, max_length=500)
-    api_key = serializers.CharField(
+class StashSettingsSerializer(StrictModelSerializer):
+    url = StrictCharField(required=False, allow_blank=True, max_length=500)
+    api_key = StrictCharField(
         write_only=True, required=False, allow_blank=True, allow_null=True, max_length=1000, help_text=KEY_HELP
     )
     api_key_set = serializers.SerializerMethodField()
     api_key_hint = serializers.SerializerMethodField()
     path_mappings = serializers.ListField(
-        child=serializers.DictField(child=serializers.CharField()),
+        child=serializers.DictField(child=StrictCharField()),
         required=False,
         help_text='[{"local": "/srv/library", "stash": "/data"}]: local directories and the same ones in Stash.',
     )
     scan_paths = serializers.ListField(
-        child=serializers.CharField(), required=False, help_text="Local directories a scan covers by default."
+        child=StrictCharField(), required=False, help_text="Local directories a scan covers by default."
     )
     effective = serializers.SerializerMethodField()
 
@@ -78,11 +85,9 @@ class StashSettingsSerializer(serializers.ModelSerializer):
         }
 
 
-class ConnectionTestSerializer(serializers.Serializer):
-    url = serializers.CharField(required=False, allow_blank=True, help_text="Default: the saved URL.")
-    api_key = serializers.CharField(
-        required=False, allow_blank=True, allow_null=True, help_text="Default: the saved key."
-    )
+class ConnectionTestSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    url = StrictCharField(required=False, allow_blank=True, help_text="Default: the saved URL.")
+    api_key = StrictCharField(required=False, allow_blank=True, allow_null=True, help_text="Default: the saved key.")
 
 
 TEST_RESULT = inline_serializer(
@@ -120,6 +125,11 @@ class StashSettingsView(APIView):
         if "api_key" in changes:
             changes["api_key"] = (changes["api_key"] or "").strip()
         change_settings_row(row, changes, config.env_overrides())
+        refusal = config.key_must_be_typed(
+            config.effective_connection(row), before, typed="api_key" in changes, action="save"
+        )
+        if refusal:
+            raise ValidationError({"api_key": [refusal]})
         problem = config.connection_problem(row, before)
         if problem:
             field, message = problem
@@ -139,6 +149,7 @@ class StashConnectionTest(APIView):
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
         row = StashSettings.load()
+        before = config.effective_connection(row)
         if data.get("url"):
             try:
                 row.url = validation.clean_url(data["url"])
@@ -149,6 +160,9 @@ class StashConnectionTest(APIView):
         connection = config.effective_connection(row)
         if not connection.url:
             return Response({"detail": "No Stash URL to test: give one, save one, or set STASH_URL."}, status=400)
+        refusal = config.key_must_be_typed(connection, before, typed="api_key" in data, action="test")
+        if refusal:
+            return Response({"api_key": [refusal]}, status=400)
         try:
             version = config.check_connection(connection)
         except StashError as exc:

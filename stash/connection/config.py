@@ -8,6 +8,7 @@ the connection "demo". Sources are reported so pages can say where a value comes
 import os
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.core.exceptions import ValidationError
@@ -153,6 +154,41 @@ def connection_problem(row: StashSettings, before: Connection) -> tuple[str | No
             field = None
         return field, f"{exc}. Nothing was saved."
     return None
+
+
+def same_target(url: str, other: str) -> bool:
+    """True when both URLs reach the same server: the same scheme, host and port (the path may differ).
+
+    A stored secret (the API key, qBittorrent's password) is sent only to the target it was saved for;
+    aimed anywhere else, it must be typed again (issue 14: Test sent the stored key to any URL)."""
+    return bool(url) and bool(other) and _target(url) == _target(other)
+
+
+def _target(url: str) -> tuple | None:
+    try:
+        parts = urlsplit(url.strip())
+        port = parts.port or DEFAULT_PORTS.get(parts.scheme.lower())
+    except ValueError:
+        return None
+    return parts.scheme.lower(), (parts.hostname or "").lower(), port
+
+
+DEFAULT_PORTS = {"http": 80, "https": 443}
+
+
+def key_must_be_typed(candidate: Connection, before: Connection, *, typed: bool, action: str) -> str | None:
+    """The message refusing to send a key the user did not type to another target than `before`'s
+    (None when allowed). `typed`: the request gave a key (or explicitly none); `action`: "test"/"save"."""
+    if not candidate.api_key or not candidate.url or same_target(candidate.url, before.url):
+        return None
+    if candidate.api_key_source == SOURCE_ENV:  # a typed key would not replace it: the environment wins
+        return (
+            f"The API key comes from {ENV_API_KEY} and goes only to the configured URL; "
+            f"set {ENV_URL} too to use another."
+        )
+    if typed:
+        return None
+    return f"Type the API key again to {action} a different URL."
 
 
 def mask_key(key: str) -> str:

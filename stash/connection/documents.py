@@ -44,6 +44,11 @@ VERSION = """
 query Version { version { version hash build_time } }
 """
 
+# Stash's library folders (Settings → Library), as Stash sees them: a scan may only name paths inside.
+LIBRARY_PATHS = """
+query LibraryPaths { configuration { general { stashes { path } } } }
+"""
+
 FIND_SCENES = (
     """
 query FindScenes($filter: FindFilterType, $scene_filter: SceneFilterType, $ids: [ID!]) {
@@ -223,6 +228,7 @@ mutation SceneMarkerDestroy($id: ID!) { sceneMarkerDestroy(id: $id) }
 
 DOCUMENTS = {
     "Version": VERSION,
+    "LibraryPaths": LIBRARY_PATHS,
     "FindScenes": FIND_SCENES,
     "FindSceneIds": FIND_SCENE_IDS,
     "FindSceneMarkers": FIND_SCENE_MARKERS,
@@ -254,6 +260,7 @@ DOCUMENTS = {
 IDEMPOTENT = frozenset(
     {
         "Version",
+        "LibraryPaths",
         "FindScenes",
         "FindSceneIds",
         "FindSceneMarkers",

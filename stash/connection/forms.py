@@ -102,6 +102,7 @@ class StashSettingsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.check_reachable = check_reachable
         self.stored_api_key = self.instance.api_key
+        self.key_given = False
         self.connection_before = config.effective_connection(self.instance)
         self.fields["connect_timeout"].widget.attrs.update(min="0.1", step="0.1")
         self.fields["read_timeout"].widget.attrs.update(min="0.1", step="0.1")
@@ -125,6 +126,8 @@ class StashSettingsForm(forms.ModelForm):
             cleaned["api_key"] = self.stored_api_key
             return cleaned
         typed = cleaned.get("api_key") or ""
+        # A typed key, or "clear", is the user's own choice of key for the URL in the form.
+        self.key_given = bool(typed or cleaned.get("clear_api_key"))
         if cleaned.get("clear_api_key"):
             if typed:
                 self.add_error("api_key", "Type a new key or tick “Clear the stored API key”, not both.")
@@ -138,6 +141,16 @@ class StashSettingsForm(forms.ModelForm):
         # reachability check must see those normalised values, so it runs after, and only when the form
         # is otherwise valid.
         super()._post_clean()
+        if not self._errors:
+            # The stored key goes only to the Stash it was saved for (see config.same_target).
+            refusal = config.key_must_be_typed(
+                config.effective_connection(self.instance),
+                self.connection_before,
+                typed=self.key_given,
+                action="save" if self.check_reachable else "test",
+            )
+            if refusal:
+                self.add_error("api_key", refusal)
         if self.check_reachable and not self._errors:
             self._check_reachable()
 

@@ -98,6 +98,8 @@ class QBittorrentSettingsForm(forms.ModelForm):
         self.check_login = check_login
         self.stored_password = self.instance.password
         self.connection_before = tuple(getattr(self.instance, name) for name in CONNECTION_FIELDS)
+        self.target_before = self.instance.base_url if self.instance.host else ""
+        self.password_given = False
         self.warning = ""
         self.probe = None
         self.fields["port"].widget.attrs.update(min="1", max="65535")
@@ -120,6 +122,7 @@ class QBittorrentSettingsForm(forms.ModelForm):
     def clean(self):
         cleaned = super().clean()
         typed = cleaned.get("password") or ""
+        self.password_given = bool(typed or cleaned.get("clear_password"))
         if cleaned.get("clear_password"):
             if typed:
                 self.add_error("password", "Type a new password or tick “Clear the stored password”, not both.")
@@ -133,12 +136,24 @@ class QBittorrentSettingsForm(forms.ModelForm):
         super()._post_clean()
         if not self._errors:
             self._check_stash_view()
+        if not self._errors:
+            self._check_password_target()
         if self.check_login and not self._errors and self._connection_changed():
             self._check_login()
 
     def _connection_changed(self) -> bool:
         after = tuple(getattr(self.instance, name) for name in CONNECTION_FIELDS)
         return bool(self.instance.host) and after != self.connection_before
+
+    def _check_password_target(self):
+        """The stored password goes only to the qBittorrent it was saved for (same scheme, host and
+        port): a Test or save aimed elsewhere must type it again."""
+        row = self.instance
+        if self.password_given or not row.password or not row.host:
+            return
+        if not config.same_target(row.base_url, self.target_before):
+            verb = "save" if self.check_login else "test"
+            self.add_error("password", f"Type the password again to {verb} a different host or port.")
 
     def _check_stash_view(self):
         row = self.instance

@@ -132,7 +132,10 @@ def _existing(source: Path, destination: Path) -> Placed:
 
 
 def _copy(source: Path, destination: Path) -> Placed:
-    partial = destination.with_name(f".{destination.name}{PARTIAL_MARKER}{uuid.uuid4().hex[:8]}")
+    # At most 255 bytes like any name: the destination's name is cut so that a 255-byte name still copies.
+    suffix = f"{PARTIAL_MARKER}{uuid.uuid4().hex[:8]}"
+    stem = os.fsencode(destination.name)[: 254 - len(suffix)].decode(errors="ignore")
+    partial = destination.with_name(f".{stem}{suffix}")
     try:
         shutil.copy2(source, partial)
         try:

@@ -28,6 +28,7 @@ from stash.downloads.models import (
     TorrentOutcomeKind,
 )
 from stash.downloads.placement import PlacementError, destination_parts, needs_torrent_folder, place
+from stash.downloads.sources import confined_source
 
 MAX_RELATIVE_PATH = HandledDownload._meta.get_field("relative_path").max_length
 # Reasons listed in a torrent's outcome before "and N more".
@@ -167,7 +168,8 @@ def _process_torrent(qb, row, library, torrent: Torrent, report: Report, job_id,
         run.errors.append(f"Content path does not exist: {torrent.content_path or '(none reported)'}")
     else:
         files = [f for f in qb.files(torrent.hash) if f.priority > 0]
-        add_folder = needs_torrent_folder([f.name for f in files])
+        # Names refused as sources do not count: one bad name must not push the good ones into a folder.
+        add_folder = needs_torrent_folder([f.name for f in files if _readable(torrent, f.name)])
         done = set(
             HandledDownload.objects.filter(torrent_hash=torrent.hash, status__in=DONE_FILE_STATUSES).values_list(
                 "relative_path", flat=True
@@ -193,9 +195,11 @@ def _process_torrent(qb, row, library, torrent: Torrent, report: Report, job_id,
 
 
 def _handle_file(row, library: Path, torrent: Torrent, torrent_file: TorrentFile, add_folder: bool, run, job_id):
-    source = Path(os.path.normpath(os.path.join(torrent.save_path, torrent_file.name)))
+    # What the name says, for the row; the file is read only through confined_source().
+    source = Path(os.path.normpath(os.path.join(torrent.save_path, torrent_file.name.replace("\0", ""))))
     values = {"torrent_name": torrent.name[:1000], "source_path": str(source), "job_id": job_id, "error": ""}
     try:
+        source = confined_source(torrent.save_path, torrent.content_path, torrent_file.name)
         if len(torrent_file.name) > MAX_RELATIVE_PATH:
             raise PlacementError(
                 f"The file's path is longer than {MAX_RELATIVE_PATH} characters: {torrent_file.name[:80]}…"
@@ -221,11 +225,25 @@ def _handle_file(row, library: Path, torrent: Torrent, torrent_file: TorrentFile
                 values.update(status=FileStatus.PLACED, method=placed.method)
     except PlacementError as exc:
         (run.library_errors if exc.library_problem else run.errors).append(str(exc))
-        values.update(status=FileStatus.FAILED, error=str(exc), method="")
+        values.update(status=FileStatus.FAILED, error=str(exc), method="", destination_path="")
+    except OSError as exc:
+        # A name the file system cannot even look up (a component over 255 bytes: ENAMETOOLONG) fails this
+        # file only; raised out of here it stopped the whole run, and so every later torrent, for good.
+        reason = f"Could not read {torrent_file.name[:200]!r}: {exc.strerror or exc}"
+        run.errors.append(reason)
+        values.update(status=FileStatus.FAILED, error=reason, method="", destination_path="")
     if len(torrent_file.name) <= MAX_RELATIVE_PATH:
         HandledDownload.objects.update_or_create(
             torrent_hash=torrent.hash, relative_path=torrent_file.name, defaults=values
         )
+
+
+def _readable(torrent: Torrent, name: str) -> bool:
+    try:
+        confined_source(torrent.save_path, torrent.content_path, name)
+    except PlacementError:
+        return False
+    return True
 
 
 def _too_short(row, source: Path) -> str:

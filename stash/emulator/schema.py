@@ -194,6 +194,9 @@ input StudioCreateInput {
 }
 
 type Version { version: String hash: String! build_time: String! }
+type StashConfig { path: String! excludeVideo: Boolean! excludeImage: Boolean! }
+type ConfigGeneralResult { stashes: [StashConfig!]! }
+type ConfigResult { general: ConfigGeneralResult! }
 
 type Job {
   id: ID!
@@ -349,6 +352,7 @@ type Query {
   jobQueue: [Job!]
   findJob(input: FindJobInput!): Job
   version: Version!
+  configuration: ConfigResult!
 }
 
 type Mutation {

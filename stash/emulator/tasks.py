@@ -72,6 +72,11 @@ def probe(path: str) -> dict:
     return attrs
 
 
+def _inside_any(path: str, roots) -> bool:
+    path = os.path.normpath(path)
+    return any(path == os.path.normpath(r) or path.startswith(os.path.normpath(r).rstrip("/") + "/") for r in roots)
+
+
 def _walk(root: str):
     if os.path.isfile(root):
         yield root
@@ -101,6 +106,9 @@ class ScanTask:
 
     def prepare(self, store) -> int:
         roots = self.paths or list(store.library_paths)
+        if store.library_paths:
+            # Like Stash, never crawl outside the library folders (a scan of "/" crawled the machine).
+            roots = [root for root in roots if _inside_any(root, store.library_paths)]
         found = []
         for root in roots:
             found.extend(p for p in _walk(root) if os.path.splitext(p)[1].lower() in VIDEO_EXTENSIONS)

@@ -6,8 +6,6 @@ page back with the reason: HTTP 400 for bad input, 409 when the plan's or change
 The Apply buttons start an `apply_plan` job through orchestrator.job_queue (stash must not import jobs).
 """
 
-import json
-
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
@@ -17,7 +15,8 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_POST
 
-from orchestrator import job_queue
+from orchestrator import job_queue, json_input
+from orchestrator.json_input import JSONTooDeep
 from stash import plans
 from stash.models import Scene, SceneFile
 from stash.plans import PlanError, PlanStateError
@@ -150,7 +149,9 @@ def change_edit(request, pk):
             value = raw
         else:
             try:
-                value = json.loads(raw)
+                value = json_input.loads(raw)
+            except JSONTooDeep as exc:
+                raise PlanError(f"The new value is {exc}.") from None
             except ValueError:
                 example = 'for example "Kiss_AI" or ["A", "B"]'
                 raise PlanError(f"The new value must be JSON, {example}; got {raw!r}.") from None

@@ -1,5 +1,6 @@
 """The job worker as a real process (`manage.py runjobs`), plus its state machine."""
 
+import json
 import os
 import signal
 import subprocess
@@ -82,7 +83,11 @@ def test_a_failing_handler_marks_the_job_failed_with_its_error(processes):
     wait_for(lambda: job_status(job) == JobStatus.FAILED, timeout=30, message="job failed")
     job.refresh_from_db()
     assert job.error == "RuntimeError: Simulated failure at step 2"
-    assert "Traceback" in job.result["traceback"]
+    # The traceback (absolute server paths) is for admins (the admin's job page, the worker's log), not
+    # in the result every API client and page reads.
+    assert "Traceback" in job.traceback and "/jobs/types/test.py" in job.traceback
+    assert job.result is None
+    assert "Traceback" not in json.dumps(job.to_state())
 
 
 def test_a_zero_step_test_job_is_a_no_op_that_completes(processes):

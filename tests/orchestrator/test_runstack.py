@@ -78,8 +78,8 @@ def stack(processes, tmp_path, demo_clips):
         if proc.poll() is not None:
             raise AssertionError("runstack exited:\n" + processes.output(proc))
         try:
-            return requests.get(url + "/login/", timeout=1).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(url + "/login/", timeout=5).status_code == 200
+        except requests.RequestException:  # not listening yet, or slow to answer under load
             return False
 
     wait_for(serving, timeout=60, message="runstack to serve /login/")

@@ -26,7 +26,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.db import connections
 
 from orchestrator import dbcheck
-from orchestrator.embedded_redis import EmbeddedRedis, EmbeddedRedisError
+from orchestrator.embedded_redis import EmbeddedRedis, EmbeddedRedisError, public_url
 from orchestrator.envtools import env_number, env_str
 from orchestrator.settings import redis_host
 from orchestrator.supervisor import Program, Supervisor, set_title, tag_log_lines
@@ -114,7 +114,7 @@ class StateFile:
         state = {
             "pid": os.getpid(),
             "processes": self.supervisor.pids(),
-            "redis": {"pid": self.redis.pid, "url": self.redis.url} if self.redis else None,
+            "redis": {"pid": self.redis.pid, "url": public_url(self.redis.url)} if self.redis else None,
             "stash_demo_url": self.stash_demo_url,
             # What an operator command needs to reach this stack's database (dbcheck's hint points here).
             "data_dir": str(settings.DATA_DIR),
@@ -150,7 +150,7 @@ def _start_redis(data_dir: Path) -> EmbeddedRedis | None:
         url = redis.start()
     except EmbeddedRedisError as exc:
         raise CommandError(str(exc)) from exc
-    logger.info("started embedded redis (pid %d) at %s", redis.pid, url)
+    logger.info("started embedded redis (pid %d) at %s", redis.pid, public_url(url))
     # Settings were read before Redis existed: point this process (and so every child forked from it, and
     # anything they exec) at the embedded server.
     os.environ["REDIS_URL"] = url

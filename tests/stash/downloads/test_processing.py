@@ -125,12 +125,15 @@ def test_names_with_separators_or_dotdot_never_reach_outside_the_library(qb, lib
 
     result = process()
 
-    assert result["synced_items"] == 2, result
-    assert files_under(library) == ["escape/a.mkv", "escape/sub/b.mkv", "x/lone.mkv"]
+    # The renames moved the files out of the save path: they are no longer the torrent's to place
+    # (tests/stash/downloads/test_source_confinement.py), and nothing is written outside the library.
+    assert result["failed_items"] == 2, result
+    assert files_under(library) == []
     created = sorted(set(str(p) for p in tmp_path.rglob("*")) - set(before))
     outside = [p for p in created if not p.startswith((str(library) + "/", str(qb.profile) + "/"))]
     assert outside == [], outside
-    assert rows(pack)["../escape/a.mkv"].destination_path == str(library / "escape" / "a.mkv")
+    assert "outside the torrent's folder" in rows(pack)["../escape/a.mkv"].error
+    assert rows(lone)["../../x/..\\lone.mkv"].status == FileStatus.FAILED
 
 
 def test_a_file_already_at_the_destination_is_never_overwritten(qb, library):
