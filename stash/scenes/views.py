@@ -22,8 +22,8 @@ PAGE_SIZE = 50
 ROW_TAGS = 6
 FLAG_LABELS = {
     "generated": "Generated",
-    "video_analyzed": "Video analyzed",
-    "analyzed": "Analyzed",
+    "video_analyzed": "AI-tagged",
+    "analyzed": "Metadata analyzed",
     "organized": "Organized",
 }
 ENTITY_LABELS = {"tag": "Tag", "performer": "Performer", "studio": "Studio"}
