@@ -216,6 +216,8 @@ X_FRAME_OPTIONS = "DENY"
 STASH_URL = env_str("STASH_URL")
 STASH_API_KEY = env_str("STASH_API_KEY")
 
+# Scene covers fetched from Stash are cached under DATA_DIR/covers, up to this many megabytes.
+COVER_CACHE_MAX_MB = env_number("COVER_CACHE_MAX_MB", 256, minimum=1)
 # Stash sync and Stash jobs.
 STASH_SYNC_PAGE_SIZE = env_number("STASH_SYNC_PAGE_SIZE", 500, minimum=1, integer=True)
 # Incremental syncs re-read this many seconds before the watermark: Stash's times have 1 s resolution.
