@@ -190,6 +190,8 @@ DAEMON_RESTART_BACKOFF_MAX_SECONDS = env_number("DAEMON_RESTART_BACKOFF_MAX_SECO
 # DAEMON_LEASE_SECONDS. A daemon sleeping as told is never flagged, however long its interval.
 DAEMON_STALE_AFTER_SECONDS = env_number("DAEMON_STALE_AFTER_SECONDS", 120, minimum=1, integer=True)
 DAEMON_LOG_RETENTION_DAYS = env_number("DAEMON_LOG_RETENTION_DAYS", 14, minimum=1, integer=True)
+# Status events behind the daemon timelines (one row per status a daemon reports) are kept this long.
+DAEMON_TIMELINE_RETENTION_DAYS = env_number("DAEMON_TIMELINE_RETENTION_DAYS", 30, minimum=1, integer=True)
 
 # Job workers
 JOB_POLL_SECONDS = env_number("JOB_POLL_SECONDS", 0.5, minimum=0.01)

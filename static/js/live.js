@@ -235,6 +235,8 @@
     });
     document.querySelectorAll(`[data-daemon-job="${name}"]`).forEach((slot) => followJob(slot, d.current_job_id));
     refreshStale();
+    // Others (the timelines, static/js/timeline.js) follow a daemon's statuses too.
+    document.dispatchEvent(new CustomEvent("daemon-status", { detail: { name: d.name } }));
   }
 
   function followJob(slot, jobId) {
