@@ -2,12 +2,15 @@
 the queue's length over time, and per day what the jobs did to the library (scenes synced, generated,
 analysed, changed by plans; downloads imported).
 
-Every number is read from the jobs table, in a handful of aggregate queries over the window:
-- throughput, durations and the daily library counts group the rows that finished in the window (the
-  `job_finished_at` index), so a year of history costs what the window holds, not the whole table;
-- the queue is swept from the jobs that could have waited in the window: those that finished in it, and
-  those still active (the partial `pending` / executing indexes). A job waiting at any instant of the
-  window finishes after it or has not finished yet, so nothing waiting is missed.
+A few aggregate queries over the window, whatever the size of the history (bench/history.py: a year, 1M
+jobs), each answering a few hundred rows at most:
+- the jobs that finished in the window (the `job_finished_at` index), grouped by bucket and outcome (the
+  throughput), by type (counts, summed and longest durations) and by day and type (the result counters the
+  library chart adds up);
+- the queue: jobs that entered or left it (created, or started — or ended unstarted) per bucket, among
+  the jobs that could have waited in the window: those that finished in it and those still active. A job
+  waiting at any instant of the window finishes after it or has not finished yet, so none is missed;
+  the queue at the window's start is the jobs among those created before it and not yet gone.
 """
 
 from dataclasses import dataclass, field
@@ -38,6 +41,14 @@ METRIC_LABELS = {
     "plan_changes_applied": "Plan changes applied",
     "downloads_imported": "Downloads imported",
 }
+# (metric, job type, result key) with its SUM's annotation name: names must not contain "__".
+_SOURCES = [
+    (f"s{n}", metric, job_type, key)
+    for n, (metric, job_type, key) in enumerate(
+        (metric, job_type, key) for metric, pairs in LIBRARY_METRICS.items() for job_type, key in pairs
+    )
+]
+OUTCOMES = ("completed", "failed", "cancelled")
 
 
 @dataclass
@@ -46,7 +57,7 @@ class Activity:
     bucket: str
     start: datetime
     end: datetime
-    throughput: list[dict] = field(default_factory=list)  # [{at, completed, failed, cancelled, by_type}]
+    throughput: list[dict] = field(default_factory=list)  # [{at, completed, failed, cancelled}]
     by_type: list[dict] = field(default_factory=list)  # [{type, label, completed, failed, cancelled, avg, max}]
     queue: list[dict] = field(default_factory=list)  # [{at, pending}] at every bucket's start, and now
     daily: list[dict] = field(default_factory=list)  # [{day, <metric>: n, …}]
@@ -62,17 +73,18 @@ def activity(days: int = DEFAULT_DAYS, now: datetime | None = None) -> Activity:
     finished = Job.objects.filter(finished_at__gte=start, finished_at__lte=end, status__in=TERMINAL_STATUSES)
     report.throughput = _throughput(finished, start, end, unit)
     report.by_type = _by_type(finished)
-    report.queue = _queue(start, end, unit)
     report.daily = _daily(finished, start, end)
+    report.queue = _queue(start, end, unit)
     return report
 
 
 def _floor(moment: datetime, unit: str) -> datetime:
-    local = timezone.localtime(moment)
-    local = local.replace(minute=0, second=0, microsecond=0)
-    if unit == "day":
-        local = local.replace(hour=0)
-    return local
+    local = timezone.localtime(moment).replace(minute=0, second=0, microsecond=0)
+    return local.replace(hour=0) if unit == "day" else local
+
+
+def _bucket_of(moment: datetime, unit: str) -> datetime:
+    return _floor(moment, unit)
 
 
 def _buckets(start: datetime, end: datetime, unit: str) -> list[datetime]:
@@ -91,35 +103,30 @@ def _buckets(start: datetime, end: datetime, unit: str) -> list[datetime]:
 
 
 def _throughput(finished, start, end, unit) -> list[dict]:
+    table = {at: {"at": at, **dict.fromkeys(OUTCOMES, 0)} for at in _buckets(start, end, unit)}
     rows = (
         finished.annotate(at=Trunc("finished_at", unit, tzinfo=timezone.get_current_timezone()))
-        .values("at", "type", "status")
+        .values("at", "status")
         .annotate(n=Count("id"))
         .order_by()
     )
-    table = {
-        at: {"at": at, "completed": 0, "failed": 0, "cancelled": 0, "by_type": {}} for at in _buckets(start, end, unit)
-    }
     for row in rows:
-        slot = table.get(timezone.localtime(row["at"]))
-        if slot is None:
-            continue
-        slot[row["status"]] += row["n"]
-        slot["by_type"][row["type"]] = slot["by_type"].get(row["type"], 0) + row["n"]
+        slot = table.get(_bucket_of(row["at"], unit))
+        if slot is not None:
+            slot[row["status"]] += row["n"]
     return list(table.values())
 
 
 def _by_type(finished) -> list[dict]:
     ran = Q(started_at__isnull=False)
+    duration = F("finished_at") - F("started_at")
     rows = (
         finished.values("type")
         .annotate(
-            completed=Count("id", filter=Q(status="completed")),
-            failed=Count("id", filter=Q(status="failed")),
-            cancelled=Count("id", filter=Q(status="cancelled")),
+            **{outcome: Count("id", filter=Q(status=outcome)) for outcome in OUTCOMES},
             ran=Count("id", filter=ran),
-            total_duration=Sum(F("finished_at") - F("started_at"), filter=ran),
-            longest=Max(F("finished_at") - F("started_at"), filter=ran),
+            total_duration=Sum(duration, filter=ran),
+            longest=Max(duration, filter=ran),
         )
         .order_by("type")
     )
@@ -131,9 +138,7 @@ def _by_type(finished) -> list[dict]:
             {
                 "type": row["type"],
                 "label": kind.label if kind else row["type"],
-                "completed": row["completed"],
-                "failed": row["failed"],
-                "cancelled": row["cancelled"],
+                **{outcome: row[outcome] for outcome in OUTCOMES},
                 "avg_seconds": _seconds(total) / row["ran"] if row["ran"] and total is not None else None,
                 "max_seconds": _seconds(longest) if longest is not None else None,
             }
@@ -146,37 +151,11 @@ def _seconds(value) -> float:
     return value.total_seconds() if isinstance(value, timedelta) else float(value) / 1_000_000
 
 
-def _queue(start, end, unit) -> list[dict]:
-    left = Coalesce("started_at", "finished_at")
-    waiting = (
-        Job.objects.filter(Q(finished_at__gte=start) | Q(status__in=ACTIVE_STATUSES))
-        .annotate(left_at=left)
-        .values_list("created_at", "left_at")
-        .order_by()
-    )
-    changes = []
-    for created, gone in waiting.iterator(chunk_size=5000):
-        changes.append((created, 1))
-        if gone is not None:
-            changes.append((gone, -1))
-    changes.sort(key=lambda change: change[0])
-    points, pending, index = [], 0, 0
-    for at in [*_buckets(start, end, unit), end]:
-        while index < len(changes) and changes[index][0] <= at:
-            pending += changes[index][1]
-            index += 1
-        points.append({"at": at, "pending": pending})
-    return points
-
-
 def _daily(finished, start, end) -> list[dict]:
-    days = [at.date() for at in _buckets(_floor(start, "day"), end, "day")]
-    table = {day: {"day": day, **{metric: 0 for metric in LIBRARY_METRICS}} for day in days}
-    # One SUM per (job type, result key); annotation names must not contain "__", hence s0, s1, …
-    sources = [(metric, job_type, key) for metric, pairs in LIBRARY_METRICS.items() for job_type, key in pairs]
-    sums = {f"s{n}": Sum(Cast(KT(f"result__{key}"), BigIntegerField())) for n, (_, _, key) in enumerate(sources)}
+    table = {at.date(): {"day": at.date(), **dict.fromkeys(LIBRARY_METRICS, 0)} for at in _buckets(start, end, "day")}
+    sums = {name: Sum(Cast(KT(f"result__{key}"), BigIntegerField())) for name, _, _, key in _SOURCES}
     rows = (
-        finished.filter(type__in={job_type for _, job_type, _ in sources}, status="completed")
+        finished.filter(type__in={job_type for _, _, job_type, _ in _SOURCES}, status="completed")
         .annotate(day=Trunc("finished_at", "day", tzinfo=timezone.get_current_timezone()))
         .values("day", "type")
         .annotate(**sums)
@@ -186,7 +165,45 @@ def _daily(finished, start, end) -> list[dict]:
         slot = table.get(timezone.localtime(row["day"]).date())
         if slot is None:
             continue
-        for n, (metric, job_type, _) in enumerate(sources):
+        for name, metric, job_type, _ in _SOURCES:
             if job_type == row["type"]:
-                slot[metric] += row[f"s{n}"] or 0
+                slot[metric] += row[name] or 0
     return list(table.values())
+
+
+def _queue(start, end, unit) -> list[dict]:
+    """Pending jobs at each bucket's start (and at `end`): the count at the window's start, plus what
+    entered minus what left the queue in each bucket before."""
+    gone = Coalesce("started_at", "finished_at")
+    candidates = Job.objects.filter(Q(finished_at__gte=start) | Q(status__in=ACTIVE_STATUSES)).annotate(gone_at=gone)
+    at_start = candidates.filter(created_at__lt=start).filter(Q(gone_at__gte=start) | Q(gone_at__isnull=True)).count()
+    zone = timezone.get_current_timezone()
+    came = (
+        candidates.filter(created_at__gte=start, created_at__lte=end)
+        .annotate(at=Trunc("created_at", unit, tzinfo=zone))
+        .values("at")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    went = (
+        candidates.filter(gone_at__gte=start, gone_at__lte=end)
+        .annotate(at=Trunc("gone_at", unit, tzinfo=zone))
+        .values("at")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    delta: dict[datetime, int] = {}
+    for row in came:
+        key = _bucket_of(row["at"], unit)
+        delta[key] = delta.get(key, 0) + row["n"]
+    for row in went:
+        key = _bucket_of(row["at"], unit)
+        delta[key] = delta.get(key, 0) - row["n"]
+    # Bucket b's point is the queue at b's start: everything that came and went in earlier buckets.
+    # The window's own edge is exact; inside a bucket the chart shows its net change at the next point.
+    points, pending = [], at_start
+    for at in _buckets(start, end, unit):
+        points.append({"at": at, "pending": pending})
+        pending += delta.get(at, 0)
+    points.append({"at": end, "pending": pending})
+    return points

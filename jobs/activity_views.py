@@ -35,12 +35,28 @@ def activity_page(request):
         "days": days,
         "windows": list(WINDOWS),
         "report": report,
-        "throughput_chart": charts.stacked_bars(throughput, [(key, css) for key, _, css in OUTCOMES]),
+        "throughput_chart": charts.stacked_bars(
+            throughput,
+            [(key, css) for key, _, css in OUTCOMES],
+            title=f"Jobs finished per {report.bucket}, by outcome",
+            chart_id="throughput",
+        ),
         "outcome_legend": OUTCOMES,
-        "queue_chart": charts.line(queue, unit=" waiting"),
-        "daily_chart": charts.stacked_bars(daily, [(m, METRIC_CSS[m]) for m in METRIC_LABELS], max_labels=10),
+        "queue_chart": charts.line(queue, unit=" waiting", title="Pending jobs over time", chart_id="queue"),
+        "daily_chart": charts.stacked_bars(
+            daily,
+            [(m, METRIC_CSS[m]) for m in METRIC_LABELS],
+            title="What jobs did to the library per day",
+            chart_id="library",
+            max_labels=10,
+        ),
         "metric_legend": [(m, METRIC_LABELS[m], METRIC_CSS[m]) for m in METRIC_LABELS],
-        "throughput_rows": [(row, throughput[n]["label"]) for n, row in enumerate(report.throughput)],
+        # Only the buckets in which something finished: a quiet week would otherwise be 168 rows of zeros.
+        "throughput_rows": [
+            (throughput[n]["label"], row["completed"], row["failed"], row["cancelled"])
+            for n, row in enumerate(report.throughput)
+            if row["completed"] or row["failed"] or row["cancelled"]
+        ],
         "daily_rows": [(row["day"], [row[m] for m in METRIC_LABELS]) for row in report.daily],
         "type_rows": [
             {**row, "avg": format_duration(row["avg_seconds"]), "longest": format_duration(row["max_seconds"])}

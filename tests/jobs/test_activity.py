@@ -70,7 +70,6 @@ def test_throughput_counts_jobs_per_hour_by_outcome(history):
     report = activity(1, now=NOW)
     by_hour = {row["at"].strftime("%H:%M"): row for row in report.throughput}
     assert (by_hour["10:00"]["completed"], by_hour["10:00"]["failed"]) == (1, 1)
-    assert by_hour["10:00"]["by_type"] == {"sync": 2}
     assert (by_hour["11:00"]["completed"], by_hour["11:00"]["cancelled"]) == (1, 1)
     assert sum(r["completed"] + r["failed"] + r["cancelled"] for r in report.throughput) == 4
     assert report.bucket == "hour" and len(report.throughput) == 25
@@ -85,13 +84,15 @@ def test_durations_per_type_leave_out_jobs_that_never_ran(history):
     assert rows["analysis"]["cancelled"] == 1 and rows["analysis"]["avg_seconds"] is None
 
 
-def test_the_queue_counts_what_waited_at_each_instant(history):
-    # 10:00 the first sync is created (it starts at 10:06); by 11:00 everything queued had started or
-    # was cancelled; 12:00 the pending sync is created and still waits at 12:30.
+def test_the_queue_counts_what_waited_at_each_hours_start(history):
+    # Everything of the history's 10:00 and 11:00 hours left the queue within its hour; this one waits
+    # from 10:50 to 11:05, and one that waited since yesterday starts at 10:10.
+    job("sync", JobStatus.COMPLETED, created=at(1.67), started=at(1.42), finished=at(1.4))
+    job("sync", JobStatus.COMPLETED, created=at(30), started=at(2.33), finished=at(2.3))
     report = activity(1, now=NOW)
     points = {p["at"].strftime("%H:%M"): p["pending"] for p in report.queue[:-1]}
-    assert (points["09:00"], points["10:00"], points["11:00"], points["12:00"]) == (0, 1, 0, 1)
-    assert report.queue[-1] == {"at": NOW, "pending": 1}
+    assert (points["09:00"], points["10:00"], points["11:00"], points["12:00"]) == (1, 1, 1, 0)
+    assert report.queue[-1] == {"at": NOW, "pending": 1}  # the sync created at 12:00, still pending
 
 
 def test_daily_library_counts_come_from_the_jobs_results(history):
