@@ -175,3 +175,43 @@ class Job(models.Model):
 
 def _iso(value):
     return value.isoformat() if value else None
+
+
+class JobHourStats(models.Model):
+    """What the jobs of one type did in one closed hour (UTC), for the Activity page (jobs/activity.py).
+
+    An hour is rolled up once it is over: every timestamp of a job (created, started, finished) is "now"
+    when written, so nothing lands in a closed hour afterwards, and the numbers stay right when retention
+    later deletes the jobs themselves."""
+
+    hour = models.DateTimeField()
+    type = models.CharField(max_length=50)
+    came = models.PositiveIntegerField(default=0)  # created (joined the queue)
+    went = models.PositiveIntegerField(default=0)  # started, or ended without starting (left the queue)
+    completed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+    ran = models.PositiveIntegerField(default=0)  # finished jobs that had started: the durations' count
+    total_seconds = models.FloatField(default=0)
+    longest_seconds = models.FloatField(null=True, blank=True)
+    # What completed jobs did to the library, from their results (jobs/activity.py LIBRARY_METRICS).
+    scenes_synced = models.PositiveIntegerField(default=0)
+    scenes_generated = models.PositiveIntegerField(default=0)
+    scenes_analyzed = models.PositiveIntegerField(default=0)
+    plan_changes_applied = models.PositiveIntegerField(default=0)
+    downloads_imported = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "type"], name="job_hour_stats_hour_type")]
+
+    def __str__(self):
+        return f"{self.hour:%Y-%m-%d %H:00} {self.type}"
+
+
+class JobStatsHour(models.Model):
+    """An hour whose JobHourStats rows are written (an hour without jobs has none, but is done too)."""
+
+    hour = models.DateTimeField(unique=True)
+
+    def __str__(self):
+        return f"{self.hour:%Y-%m-%d %H:00}"
