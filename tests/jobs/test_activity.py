@@ -118,3 +118,22 @@ def test_the_page_draws_the_charts_with_their_numbers(browser, history):
     nav = html[html.index('<nav class="nav"') : html.index("</nav>")]
     assert 'href="/activity/"' in nav
     assert browser.get("/activity/?days=abc").status_code == 200  # an unknown window shows the default
+
+
+def test_closed_hours_are_rolled_up_once_and_outlive_job_retention(history):
+    from jobs.models import JobHourStats, JobStatsHour
+
+    first = activity(1, now=NOW)
+    assert JobStatsHour.objects.count() == 24  # every closed hour of the window (12:00 to 11:00), jobs or not
+    assert JobHourStats.objects.filter(type="sync").exists()
+    Job.objects.filter(finished_at__lt=NOW - timedelta(minutes=30)).delete()  # retention removes them
+    again = activity(1, now=NOW)
+    assert again.throughput == first.throughput and again.by_type == first.by_type
+
+
+def test_the_hour_still_open_is_counted_live(history):
+    assert sum(r["completed"] for r in activity(1, now=NOW).throughput) == 2
+    job("sync", JobStatus.COMPLETED, created=at(0.2), started=at(0.2), finished=at(0.1), result={"scenes_synced": 5})
+    report = activity(1, now=NOW)
+    assert sum(r["completed"] for r in report.throughput) == 3
+    assert report.daily[-1]["scenes_synced"] == 45
