@@ -41,6 +41,8 @@ class Job(models.Model):
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
     # Name of the daemon that launched the job ("" when started by a person or the API).
     created_by = models.CharField(max_length=100, blank=True)
+    # The account that asked for the job, from a page or the API ("" for daemons and sub-jobs).
+    requested_by = models.CharField(max_length=150, blank=True)
     # Id of the external task the job drives (e.g. a Stash job id), so cancellation can stop it.
     external_id = models.CharField(max_length=100, blank=True)
     # What identified that task when it was started (Stash's description and add time), because Stash
@@ -161,6 +163,7 @@ class Job(models.Model):
             "parent_id": str(self.parent_id) if self.parent_id else None,
             "retry_of_id": str(self.retry_of_id) if self.retry_of_id else None,
             "created_by": self.created_by,
+            "requested_by": self.requested_by,
             "external_id": self.external_id,
             "worker": self.worker,
             "heartbeat_at": _iso(self.heartbeat_at),

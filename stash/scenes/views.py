@@ -125,7 +125,7 @@ def scene_action(request):
             return _refuse(request, "Select at least one scene first.")
         parameters = {**parameters, "scene_ids": sorted({int(value) for value in posted})}
     try:
-        job = job_queue.submit(job_type, parameters)
+        job = job_queue.submit(job_type, parameters, requested_by=request.user.get_username())
     except job_queue.JobRequestError as exc:
         details = _parameter_errors(exc.errors)
         return _refuse(request, f"The job was not created: {exc.message} {details}".strip(), posted)
