@@ -47,6 +47,7 @@ urlpatterns = [
     path("downloads/", downloads_api.DownloadList.as_view(), name="api-download-list"),
     path("downloads/<str:pk>/", downloads_api.DownloadDetail.as_view(), name="api-download-detail"),
     path("settings/stash/", stash_api.StashSettingsView.as_view(), name="api-stash-settings"),
+    path("settings/qbittorrent/", downloads_api.QBittorrentSettingsView.as_view(), name="api-qbittorrent-settings"),
     path("settings/stash/test/", stash_api.StashConnectionTest.as_view(), name="api-stash-settings-test"),
     path(
         "settings/video-analysis/",

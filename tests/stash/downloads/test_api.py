@@ -75,3 +75,54 @@ def test_unknown_ids_are_json_404s_and_anonymous_is_refused(api, files):
     assert api.get("/api/downloads/99999/").status_code == 404
     assert api.get("/api/downloads/x/").json() == {"detail": "No such download file."}
     assert APIClient().get("/api/downloads/").status_code == 401
+
+
+# --- the qBittorrent settings API ---------------------------------------------------------------------
+
+
+def test_qbittorrent_settings_read_without_the_password(api):
+    from stash.downloads.models import QBittorrentSettings
+
+    row = QBittorrentSettings.load()
+    row.password = "s3cret-pass"
+    row.save()
+    body = api.get("/api/settings/qbittorrent/").json()
+    assert body["password_set"] is True and "password" not in body
+    assert "s3cret-pass" not in api.get("/api/settings/qbittorrent/").content.decode()
+    assert body["port"] == 8080 and body["link_mode"] == "hardlink"
+
+
+def test_qbittorrent_settings_change_what_is_sent_and_nothing_else(api, tmp_path):
+    from stash.downloads.models import QBittorrentSettings
+
+    response = api.patch(
+        "/api/settings/qbittorrent/", {"category": "films", "library_path": str(tmp_path)}, format="json"
+    )
+    assert response.status_code == 200, response.content
+    row = QBittorrentSettings.load()
+    assert (row.category, row.library_path, row.handled_tag) == ("films", str(tmp_path), "synced")
+
+
+@pytest.mark.parametrize(
+    "body, field",
+    [
+        ({"categroy": "x"}, "categroy"),
+        ({"port": "8080"}, "port"),
+        ({"port": True}, "port"),
+        ({"category": 5}, "category"),
+        ({"password": ""}, "password"),
+        ({"library_path": "/no/such/folder/here"}, "library_path"),
+        ({"port": 70000}, "port"),
+    ],
+)
+def test_bad_qbittorrent_settings_are_a_400_and_change_nothing(api, body, field):
+    from stash.downloads.models import QBittorrentSettings
+
+    before = QBittorrentSettings.load().updated_at
+    response = api.patch("/api/settings/qbittorrent/", body, format="json")
+    assert response.status_code == 400 and field in response.json(), response.content
+    assert QBittorrentSettings.load().updated_at == before
+
+
+def test_qbittorrent_settings_need_a_login():
+    assert APIClient().get("/api/settings/qbittorrent/").status_code == 401
