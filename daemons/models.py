@@ -263,3 +263,36 @@ class DaemonJobHistory(models.Model):
 
 def _iso(value):
     return value.isoformat() if value else None
+
+
+class TimelineKind(models.TextChoices):
+    """What a daemon was doing, as its timeline strip colours it (daemons/timeline.py)."""
+
+    WORKING = "working", "Working"  # checking, launching, watching a job
+    WAITING = "waiting", "Waiting"  # sleeping until its next check, or waiting on something
+    WARNING = "warning", "Needs attention"
+    ERROR = "error", "Error"
+    PAUSED = "paused", "Paused"
+    STOPPED = "stopped", "Stopped"
+
+
+class DaemonStatusEvent(models.Model):
+    """One status a daemon reported (or its stop), kept for the timeline: each lasts until the next.
+    Bounded by DAEMON_TIMELINE_RETENTION_DAYS (the active host purges older rows with its logs)."""
+
+    daemon = models.ForeignKey(Daemon, on_delete=models.CASCADE, related_name="status_events")
+    at = models.DateTimeField()
+    kind = models.CharField(max_length=16, choices=TimelineKind.choices)
+    message = models.CharField(max_length=500, blank=True)
+    job_id = models.CharField(max_length=36, blank=True)
+    job_type = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        ordering = ["daemon", "at", "id"]
+        indexes = [
+            # The strip's only query: one daemon's events in a time range (and the one just before it).
+            models.Index(fields=["daemon", "at"], name="daemonevent_daemon_at"),
+        ]
+
+    def __str__(self):
+        return f"{self.at:%Y-%m-%d %H:%M:%S} {self.kind} {self.message[:60]}"

@@ -7,6 +7,7 @@ from django.conf import settings
 from django.db.models import F
 from django.utils import timezone
 
+from daemons import timeline
 from daemons.models import ActualState, Daemon, DaemonJobHistory, DaemonLog, DesiredState, LogLevel, StatusLevel
 from jobs.models import Job
 from orchestrator.live.signals import status_changed
@@ -99,6 +100,8 @@ def set_status(daemon_id: int, message, job_id=None, job_type=None, level=Status
         updated_at=now,
         **fields,
     )
+    if daemon is not None and message is not None:
+        timeline.record(daemon_id, now, message, level, job_id, job_type)
     _changed(daemon)
 
 
@@ -132,6 +135,8 @@ STATUS_CLEARED = {
 
 def clear_status(daemon_id: int, **extra):
     save_fields(daemon_id, **{**STATUS_CLEARED, **extra})
+    if extra.get("actual_state") == ActualState.STOPPED:
+        timeline.record_stop(daemon_id, timezone.now())
 
 
 def add_log(daemon: Daemon, level: str, message: str) -> DaemonLog:
@@ -225,8 +230,11 @@ def reset_configuration(daemon: Daemon) -> Daemon:
 
 
 def purge_old_logs(daemon_id: int) -> int:
+    """Delete log lines past DAEMON_LOG_RETENTION_DAYS and timeline events past
+    DAEMON_TIMELINE_RETENTION_DAYS; returns the number of log lines deleted."""
     cutoff = timezone.now() - timedelta(days=settings.DAEMON_LOG_RETENTION_DAYS)
     deleted, _ = DaemonLog.objects.filter(daemon_id=daemon_id, created_at__lt=cutoff).delete()
+    timeline.purge(daemon_id, timezone.now() - timedelta(days=settings.DAEMON_TIMELINE_RETENTION_DAYS))
     return deleted
 
 

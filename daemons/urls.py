@@ -1,6 +1,7 @@
 from django.urls import path
 
 from daemons import views
+from daemons.timeline_views import daemon_timeline
 
 app_name = "daemons"
 urlpatterns = [
@@ -10,6 +11,7 @@ urlpatterns = [
     path("stop-all/", views.bulk_action, {"action": "stop"}, name="stop_all"),
     path("restart-all/", views.bulk_action, {"action": "restart"}, name="restart_all"),
     path("<slug:name>/", views.daemon_detail, name="detail"),
+    path("<slug:name>/timeline/", daemon_timeline, name="timeline"),
     path("<slug:name>/start/", views.daemon_action, {"action": "start"}, name="start"),
     path("<slug:name>/stop/", views.daemon_action, {"action": "stop"}, name="stop"),
     path("<slug:name>/restart/", views.daemon_action, {"action": "restart"}, name="restart"),

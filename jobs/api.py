@@ -29,10 +29,10 @@ def get_job(job_id) -> Job:
     return job
 
 
-def _call(action, *args):
+def _call(action, *args, **kwargs):
     """Run a jobs.services call, turning its errors into 400 (bad input) or 409 (wrong state)."""
     try:
-        return action(*args)
+        return action(*args, **kwargs)
     except services.JobStateError as exc:
         raise Conflict(exc.message) from exc
     except services.JobError as exc:
@@ -73,7 +73,7 @@ class JobList(generics.ListAPIView):
         incoming = JobCreateSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         data = incoming.validated_data
-        job = _call(services.create_job, data["type"], data.get("parameters"))
+        job = _call(services.create_job, data["type"], data.get("parameters"), requested_by=request.user.get_username())
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)
 
 
@@ -104,5 +104,5 @@ class JobRetry(APIView):
         responses={201: JobSerializer, 400: FIELD_ERRORS, 404: DETAIL, 409: DETAIL},
     )
     def post(self, request, job_id):
-        job = _call(services.retry_job, get_job(job_id))
+        job = _call(services.retry_job, get_job(job_id), requested_by=request.user.get_username())
         return Response(JobSerializer(job).data, status=status.HTTP_201_CREATED)

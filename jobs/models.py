@@ -44,6 +44,8 @@ class Job(models.Model):
     retry_of = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="retries")
     # Name of the daemon that launched the job ("" when started by a person or the API).
     created_by = models.CharField(max_length=100, blank=True)
+    # The account that asked for the job, from a page or the API ("" for daemons and sub-jobs).
+    requested_by = models.CharField(max_length=150, blank=True)
     # Id of the external task the job drives (e.g. a Stash job id), so cancellation can stop it.
     external_id = models.CharField(max_length=100, blank=True)
     # What identified that task when it was started (Stash's description and add time), because Stash
@@ -164,6 +166,7 @@ class Job(models.Model):
             "parent_id": str(self.parent_id) if self.parent_id else None,
             "retry_of_id": str(self.retry_of_id) if self.retry_of_id else None,
             "created_by": self.created_by,
+            "requested_by": self.requested_by,
             "external_id": self.external_id,
             "worker": self.worker,
             "heartbeat_at": _iso(self.heartbeat_at),
@@ -178,3 +181,43 @@ class Job(models.Model):
 
 def _iso(value):
     return value.isoformat() if value else None
+
+
+class JobHourStats(models.Model):
+    """What the jobs of one type did in one closed hour (UTC), for the Activity page (jobs/activity.py).
+
+    An hour is rolled up once it is over: every timestamp of a job (created, started, finished) is "now"
+    when written, so nothing lands in a closed hour afterwards, and the numbers stay right when retention
+    later deletes the jobs themselves."""
+
+    hour = models.DateTimeField()
+    type = models.CharField(max_length=50)
+    came = models.PositiveIntegerField(default=0)  # created (joined the queue)
+    went = models.PositiveIntegerField(default=0)  # started, or ended without starting (left the queue)
+    completed = models.PositiveIntegerField(default=0)
+    failed = models.PositiveIntegerField(default=0)
+    cancelled = models.PositiveIntegerField(default=0)
+    ran = models.PositiveIntegerField(default=0)  # finished jobs that had started: the durations' count
+    total_seconds = models.FloatField(default=0)
+    longest_seconds = models.FloatField(null=True, blank=True)
+    # What completed jobs did to the library, from their results (jobs/activity.py LIBRARY_METRICS).
+    scenes_synced = models.PositiveIntegerField(default=0)
+    scenes_generated = models.PositiveIntegerField(default=0)
+    scenes_analyzed = models.PositiveIntegerField(default=0)
+    plan_changes_applied = models.PositiveIntegerField(default=0)
+    downloads_imported = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["hour", "type"], name="job_hour_stats_hour_type")]
+
+    def __str__(self):
+        return f"{self.hour:%Y-%m-%d %H:00} {self.type}"
+
+
+class JobStatsHour(models.Model):
+    """An hour whose JobHourStats rows are written (an hour without jobs has none, but is done too)."""
+
+    hour = models.DateTimeField(unique=True)
+
+    def __str__(self):
+        return f"{self.hour:%Y-%m-%d %H:00}"

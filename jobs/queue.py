@@ -11,8 +11,8 @@ def _ref(job: Job) -> JobRef:
 
 
 class JobsQueue:
-    def submit(self, job_type: str, parameters: dict, created_by: str) -> JobRef:
-        return _ref(create_job(job_type, parameters, created_by=created_by))
+    def submit(self, job_type: str, parameters: dict, created_by: str, requested_by: str) -> JobRef:
+        return _ref(create_job(job_type, parameters, created_by=created_by, requested_by=requested_by))
 
     def find_active(self, job_type: str, parameters: dict) -> JobRef | None:
         jobs = live_active_jobs(job_type)

@@ -28,6 +28,7 @@ class JobSerializer(serializers.Serializer):
     parent_id = serializers.UUIDField(allow_null=True)
     retry_of_id = serializers.UUIDField(allow_null=True, help_text="The job this one retries.")
     created_by = serializers.CharField(help_text='Name of the daemon that launched the job ("" for people).')
+    requested_by = serializers.CharField(help_text='The account that asked for it, on a page or the API ("": none).')
     external_id = serializers.CharField(help_text="Id of the external (e.g. Stash) task the job drives.")
     worker = serializers.CharField()
     heartbeat_at = serializers.DateTimeField(allow_null=True)

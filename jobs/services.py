@@ -42,13 +42,17 @@ def validate_job_request(job_type, parameters) -> dict:
     return clean
 
 
-def create_job(job_type: str, parameters=None, *, created_by: str = "", parent=None, retry_of=None) -> Job:
-    """Validate and enqueue a job; a worker picks it up. Raises JobError on bad input."""
+def create_job(
+    job_type: str, parameters=None, *, created_by: str = "", requested_by: str = "", parent=None, retry_of=None
+) -> Job:
+    """Validate and enqueue a job; a worker picks it up. Raises JobError on bad input. `created_by` names
+    the daemon that launched it, `requested_by` the account that asked for it (a page or the API)."""
     clean = validate_job_request(job_type, parameters)
     return Job.objects.create(
         type=job_type,
         parameters=clean,
         created_by=created_by,
+        requested_by=requested_by[:150],
         parent=parent,
         retry_of=retry_of,
         message="Waiting for a worker",
@@ -90,11 +94,11 @@ def cancel_job(job: Job) -> Job:
     raise JobStateError("The job changed state while being cancelled; try again.")
 
 
-def retry_job(job: Job) -> Job:
+def retry_job(job: Job, *, requested_by: str = "") -> Job:
     """Start a new job of the same type with the original parameters only (no runtime state)."""
     if not job.can_retry:
         raise JobStateError(f"Cannot retry a {job.status} job; only failed or cancelled jobs can be retried.")
-    return create_job(job.type, dict(job.parameters), retry_of=job)
+    return create_job(job.type, dict(job.parameters), retry_of=job, requested_by=requested_by)
 
 
 def recover_stale_jobs() -> int:

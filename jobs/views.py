@@ -6,7 +6,6 @@ and HTTP 409; invalid "run a job" input gets the form back with its errors and H
 """
 
 import json
-import re
 
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
@@ -15,16 +14,15 @@ from django.db.models import F
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
+from jobs import presentation
 from jobs.models import ACTIVE_STATUSES, TERMINAL_STATUSES, Job, JobStatus
 from jobs.services import JobError, JobStateError, cancel_job, create_job, retry_job
 from jobs.types import REGISTRY, all_kinds, get_kind
-from orchestrator.paths import daemon_path
 from orchestrator.schema_forms import form_fields, other_errors
 
 PAGE_SIZE = 25
 # The active table shows everything in flight; past this many the page would only get slow.
 ACTIVE_LIMIT = 200
-SLUG = re.compile(r"^[-a-zA-Z0-9_]+$")
 
 
 @login_required
@@ -75,7 +73,7 @@ def job_cancel(request, pk):
 def job_retry(request, pk):
     job = get_object_or_404(Job, pk=pk)
     try:
-        new_job = retry_job(job)
+        new_job = retry_job(job, requested_by=request.user.get_username())
     except JobStateError as exc:
         messages.error(request, exc.message)
         return _render_detail(request, job, status=409)
@@ -95,7 +93,7 @@ def job_run(request):
         kind = get_kind(job_type)
         values = kind.parameters.from_form(request.POST) if kind else {}
         try:
-            job = create_job(job_type, values)
+            job = create_job(job_type, values, requested_by=request.user.get_username())
         except JobError as exc:
             messages.error(request, f"The job was not created: {exc.message}")
             return render(request, "jobs/run.html", _run_context(job_type, values, exc.errors), status=400)
@@ -122,11 +120,17 @@ def _history_filters(params) -> dict:
 
 
 def _render_detail(request, job: Job, status: int = 200):
+    summary, details = presentation.error_summary(job, with_traceback=request.user.is_staff)
     context = {
         "job": job,
         "parameters_json": _pretty(job.parameters),
         "result_json": _pretty(job.result) if job.result is not None else "",
-        "created_by_url": daemon_path(job.created_by) if SLUG.match(job.created_by or "") else "",
+        "error_summary": summary,
+        "error_details": details,
+        "has_traceback": bool(job.traceback) and request.user.is_staff,
+        "result_rows": presentation.result_rows(job),
+        "related": presentation.related(job),
+        "started_by": presentation.started_by(job),
         "children": list(job.children.order_by("created_at")[:50]),
         "retries": list(job.retries.order_by("created_at")[:20]),
         "duration": format_duration(job.duration_seconds),

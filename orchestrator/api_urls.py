@@ -1,16 +1,20 @@
 """Routes of the DRF API under /api/ (session and token auth, login required everywhere)."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from daemons import api as daemons_api
 from jobs import api as jobs_api
+from orchestrator.api_index import ApiIndex, SchemaView
 from stash.analysis import api as analysis_api
 from stash.connection import api as stash_api
+from stash.downloads import api as downloads_api
 from stash.plans import api as plan_api
+from stash.scenes import api as scenes_api
 
 urlpatterns = [
-    path("schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("", ApiIndex.as_view(), name="api-index"),
+    path("schema/", SchemaView.as_view(), name="api-schema"),
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("daemons/", daemons_api.DaemonList.as_view(), name="api-daemon-list"),
     # The bulk routes come before "<name>/": "start-all" is a valid daemon slug and would otherwise be
@@ -38,7 +42,12 @@ urlpatterns = [
     path("plans/<int:pk>/review/", plan_api.PlanReview.as_view(), name="api-plan-review"),
     path("plans/<int:pk>/cancel/", plan_api.PlanCancel.as_view(), name="api-plan-cancel"),
     path("plan-changes/<int:pk>/", plan_api.ChangeDetail.as_view(), name="api-plan-change"),
+    path("scenes/", scenes_api.SceneList.as_view(), name="api-scene-list"),
+    path("scenes/<str:pk>/", scenes_api.SceneDetail.as_view(), name="api-scene-detail"),
+    path("downloads/", downloads_api.DownloadList.as_view(), name="api-download-list"),
+    path("downloads/<str:pk>/", downloads_api.DownloadDetail.as_view(), name="api-download-detail"),
     path("settings/stash/", stash_api.StashSettingsView.as_view(), name="api-stash-settings"),
+    path("settings/qbittorrent/", downloads_api.QBittorrentSettingsView.as_view(), name="api-qbittorrent-settings"),
     path("settings/stash/test/", stash_api.StashConnectionTest.as_view(), name="api-stash-settings-test"),
     path(
         "settings/video-analysis/",

@@ -34,7 +34,7 @@ class JobRef:
 
 
 class Queue(Protocol):
-    def submit(self, job_type: str, parameters: dict, created_by: str) -> JobRef: ...
+    def submit(self, job_type: str, parameters: dict, created_by: str, requested_by: str) -> JobRef: ...
 
     def find_active(self, job_type: str, parameters: dict) -> JobRef | None: ...
 
@@ -53,9 +53,10 @@ def _installed() -> Queue:
     return _queue
 
 
-def submit(job_type: str, parameters: dict | None = None, *, created_by: str = "") -> JobRef:
-    """Validate and enqueue a job; raises JobRequestError (nothing created) on bad input."""
-    return _installed().submit(job_type, parameters or {}, created_by)
+def submit(job_type: str, parameters: dict | None = None, *, created_by: str = "", requested_by: str = "") -> JobRef:
+    """Validate and enqueue a job; raises JobRequestError (nothing created) on bad input. `created_by` names
+    a daemon, `requested_by` the account that asked for it on a page."""
+    return _installed().submit(job_type, parameters or {}, created_by, requested_by)
 
 
 def find_active(job_type: str, **parameters) -> JobRef | None:

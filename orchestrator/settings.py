@@ -181,6 +181,8 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
+    # Several models have a `status` with its own choices: each gets a name of its own in the schema.
+    "ENUM_NAME_OVERRIDES": {"DownloadFileStatusEnum": "stash.downloads.models.FileStatus"},
 }
 
 # Daemon runtime
@@ -196,6 +198,8 @@ DAEMON_RESTART_BACKOFF_MAX_SECONDS = env_number("DAEMON_RESTART_BACKOFF_MAX_SECO
 # DAEMON_LEASE_SECONDS. A daemon sleeping as told is never flagged, however long its interval.
 DAEMON_STALE_AFTER_SECONDS = env_number("DAEMON_STALE_AFTER_SECONDS", 120, minimum=1, integer=True)
 DAEMON_LOG_RETENTION_DAYS = env_number("DAEMON_LOG_RETENTION_DAYS", 14, minimum=1, integer=True)
+# Status events behind the daemon timelines (one row per status a daemon reports) are kept this long.
+DAEMON_TIMELINE_RETENTION_DAYS = env_number("DAEMON_TIMELINE_RETENTION_DAYS", 30, minimum=1, integer=True)
 
 # Job workers
 JOB_POLL_SECONDS = env_number("JOB_POLL_SECONDS", 0.5, minimum=0.01)
@@ -222,6 +226,8 @@ X_FRAME_OPTIONS = "DENY"
 STASH_URL = env_str("STASH_URL")
 STASH_API_KEY = env_str("STASH_API_KEY")
 
+# Scene covers fetched from Stash are cached under DATA_DIR/covers, up to this many megabytes.
+COVER_CACHE_MAX_MB = env_number("COVER_CACHE_MAX_MB", 256, minimum=1)
 # Stash sync and Stash jobs.
 STASH_SYNC_PAGE_SIZE = env_number("STASH_SYNC_PAGE_SIZE", 500, minimum=1, integer=True)
 # Incremental syncs re-read this many seconds before the watermark: Stash's times have 1 s resolution.

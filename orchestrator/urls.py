@@ -3,6 +3,8 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from django.views.generic import RedirectView
 
+from jobs.activity_views import activity_page
+
 urlpatterns = [
     path("", RedirectView.as_view(pattern_name="daemons:list", permanent=False)),
     path("login/", auth_views.LoginView.as_view(), name="login"),
@@ -11,6 +13,7 @@ urlpatterns = [
     path("api/", include("orchestrator.api_urls")),
     path("daemons/", include("daemons.urls")),
     path("jobs/", include("jobs.urls")),
+    path("activity/", activity_page, name="activity"),
     path("scenes/", include("stash.scenes.urls")),
     path("plans/", include("stash.plans.urls")),
     # The features below serve /settings/<feature>/ beside their own pages, so their URL confs carry full paths.

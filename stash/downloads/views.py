@@ -144,7 +144,7 @@ def process_now(request):
         messages.error(request, f"Nothing was started. {problem}")
         return redirect("downloads:list")
     try:
-        job = job_queue.submit("process_downloads", {})
+        job = job_queue.submit("process_downloads", {}, requested_by=request.user.get_username())
     except job_queue.JobRequestError as exc:
         messages.error(request, f"The job was not created: {exc.message}")
         return redirect("downloads:list")

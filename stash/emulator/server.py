@@ -17,7 +17,7 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from stash.emulator import controls, executor
+from stash.emulator import controls, covers, executor
 from stash.emulator.store import NotFound
 
 log = logging.getLogger(__name__)
@@ -197,6 +197,10 @@ class _Handler(BaseHTTPRequestHandler):
             if scene is None:
                 return
             if parts[2] == "screenshot":
+                real = covers.frame_jpeg(scene.files[0].path) if scene.has_cover and scene.files else None
+                if real is not None:
+                    self._send(200, real, "image/jpeg")
+                    return
                 label = scene.title or (scene.files[0].basename if scene.files else f"Scene {scene.id}")
                 image = placeholder_svg(label, scene.id) if scene.has_cover else placeholder_svg("No cover", 0)
                 self._send(200, image, "image/svg+xml")

@@ -6,6 +6,8 @@ Stash's created/updated times are kept as datetimes for display and filtering; t
 keeps Stash's exact strings (SyncCursor), because Stash compares those as strings in its own time zone.
 """
 
+import hashlib
+
 from django.db import models
 from django.db.models import Q
 
@@ -119,6 +121,15 @@ class Scene(models.Model):
 
     def __str__(self):
         return self.title or f"Scene {self.id}"
+
+    @property
+    def cover_url(self) -> str:
+        """This server's URL of the cover (never Stash's: the browser has no key). Its `v` changes with
+        Stash's cache-buster, so a new cover is a new URL."""
+        if not self.screenshot_url:
+            return ""
+        version = hashlib.sha256(self.screenshot_url.encode()).hexdigest()[:12]
+        return f"/scenes/{self.pk}/cover/?v={version}"
 
     @property
     def primary_file(self):

@@ -229,7 +229,7 @@ def apply_plan(request, pk):
         where = " in this scene" if raw_scene else ""
         return _refuse_apply(request, plan, f"Nothing to apply: no {what} changes{where}.", 409)
     try:
-        job = job_queue.submit("apply_plan", params)
+        job = job_queue.submit("apply_plan", params, requested_by=request.user.get_username())
     except job_queue.JobRequestError as exc:
         return _refuse_apply(request, plan, f"The job was not created: {exc.message} {exc.errors or ''}".strip(), 400)
     messages.success(request, f"Apply job created for plan “{plan.name}”; a worker picks it up shortly.")

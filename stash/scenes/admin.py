@@ -102,7 +102,7 @@ class SceneAdmin(admin.ModelAdmin):
     def reset_generated(self, request, queryset):
         self._reset(request, queryset, "generated")
 
-    @admin.action(description="Reset “video analyzed” (video analysis runs on them again)", permissions=["change"])
+    @admin.action(description="Reset “AI-tagged” (video analysis runs on them again)", permissions=["change"])
     def reset_video_analyzed(self, request, queryset):
         self._reset(request, queryset, "video_analyzed")
 

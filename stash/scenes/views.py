@@ -10,11 +10,13 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.db.models import Prefetch
+from django.http import FileResponse, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from orchestrator import job_queue
 from stash.models import Scene, SceneMarker
+from stash.scenes import covers
 from stash.scenes.filters import SceneFilters, scene_page_queryset
 
 PAGE_SIZE = 50
@@ -22,8 +24,8 @@ PAGE_SIZE = 50
 ROW_TAGS = 6
 FLAG_LABELS = {
     "generated": "Generated",
-    "video_analyzed": "Video analyzed",
-    "analyzed": "Analyzed",
+    "video_analyzed": "AI-tagged",
+    "analyzed": "Metadata analyzed",
     "organized": "Organized",
 }
 ENTITY_LABELS = {"tag": "Tag", "performer": "Performer", "studio": "Studio"}
@@ -32,6 +34,33 @@ ENTITY_LABELS = {"tag": "Tag", "performer": "Performer", "studio": "Studio"}
 @login_required
 def scene_list(request):
     return render_scene_list(request)
+
+
+@login_required
+def scene_cover(request, pk):
+    """The scene's cover from Stash (through the disk cache), or a placeholder when Stash has none or is down.
+    The page's URL carries the cover's version, so a found cover may be kept by the browser for long."""
+    scene = get_object_or_404(Scene.objects.only("id", "screenshot_url"), pk=pk)
+    found = covers.cover(scene.pk, scene.screenshot_url)
+    if found is None:
+        response = HttpResponse(NO_COVER_SVG, content_type="image/svg+xml")
+        response["Cache-Control"] = "no-cache"  # try Stash again next time
+    else:
+        response = FileResponse(open(found.path, "rb"), content_type=found.content_type)  # noqa: SIM115
+        response["Cache-Control"] = "private, max-age=604800"
+        response["X-Cover-Cache"] = "hit" if found.cached else "miss"
+    # An SVG from Stash must never run as a page of this origin.
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'; sandbox"
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
+
+
+NO_COVER_SVG = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="320" height="180" viewBox="0 0 320 180">'
+    '<rect width="320" height="180" fill="#888" fill-opacity="0.25"/>'
+    '<text x="160" y="96" font-family="sans-serif" font-size="16" fill="#888" text-anchor="middle">No cover</text>'
+    "</svg>"
+)
 
 
 @login_required
@@ -96,7 +125,7 @@ def scene_action(request):
             return _refuse(request, "Select at least one scene first.")
         parameters = {**parameters, "scene_ids": sorted({int(value) for value in posted})}
     try:
-        job = job_queue.submit(job_type, parameters)
+        job = job_queue.submit(job_type, parameters, requested_by=request.user.get_username())
     except job_queue.JobRequestError as exc:
         details = _parameter_errors(exc.errors)
         return _refuse(request, f"The job was not created: {exc.message} {details}".strip(), posted)

@@ -235,6 +235,8 @@
     });
     document.querySelectorAll(`[data-daemon-job="${name}"]`).forEach((slot) => followJob(slot, d.current_job_id));
     refreshStale();
+    // Others (the timelines, static/js/timeline.js) follow a daemon's statuses too.
+    document.dispatchEvent(new CustomEvent("daemon-status", { detail: { name: d.name } }));
   }
 
   function followJob(slot, jobId) {
@@ -328,7 +330,27 @@
       node.textContent = value === null || value === undefined ? "—" : JSON.stringify(sortedJson(value), null, 2);
     });
     root.querySelectorAll("[data-job-show]").forEach((node) => (node.hidden = !job[node.dataset.jobShow]));
+    root.querySelectorAll("[data-job-items]").forEach((node) => (node.hidden = !job.total_items && !job.processed_items));
     renderTimes(root, true);
+    if (TERMINAL.includes(job.status) && root.dataset.rendered !== job.status) {
+      root.dataset.rendered = job.status;
+      refreshRendered(root);
+    }
+  }
+
+  function refreshRendered(root) {
+    // The error summary, result table and related links are rendered by the server (ids become links);
+    // once the job has ended, take them from a fresh copy of the page.
+    fetch(location.href, { credentials: "same-origin" })
+      .then((response) => (response.ok ? response.text() : Promise.reject(response.status)))
+      .then((html) => {
+        const fresh = new DOMParser().parseFromString(html, "text/html");
+        root.querySelectorAll("[data-job-rendered]").forEach((node) => {
+          const twin = fresh.querySelector(`[data-job-rendered="${node.dataset.jobRendered}"]`);
+          if (twin) node.replaceWith(document.importNode(twin, true));
+        });
+      })
+      .catch(() => {});
   }
 
   function addRow(tbody, html, rowSelector) {

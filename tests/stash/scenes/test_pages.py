@@ -106,7 +106,7 @@ def test_a_row_shows_the_scene_and_its_primary_file(browser):
     assert "Anna (II)" in row and 'href="?performer=7"' in row
     assert "tag-01" in row and "tag-06" in row and "tag-07" not in row and "+2" in row  # the first few tags
     assert "1:02:03" in row and "1920×1080" in row and "2023-04-05" in row
-    assert "✓ generated" in row and "✗ video analyzed" in row and "✗ analyzed" in row
+    assert "✓ generated" in row and "✗ AI-tagged" in row and "✗ metadata analyzed" in row
     assert "<td>Yes</td>" in row  # organized
     assert "<strong>1</strong> scene matches" in html
 
@@ -301,7 +301,9 @@ def test_detail_shows_every_mirrored_field_files_and_markers(browser):
         "2023-01-02 03:04:05",
         "2024-06-07 08:09:10",
         "✗ generated",
-        "✓ video analyzed",
+        "✓ AI-tagged",
+        "What the flags mean",
+        "No daemon of this version sets it",
     ]:
         assert text in html, text
     assert 'href="javascript:' not in html and "javascript:alert(1)" in html  # shown, never a link
