@@ -6,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from jobs.runner import Worker
 from orchestrator.dbcheck import require_database
 from orchestrator.dbtag import tag_connection
+from orchestrator.live.publisher import flush
+from orchestrator.threadpool import exit_without_stragglers
 
 # Channel messages are never encrypted here, yet channels_redis imports cryptography's Fernet when
 # present, which loads OpenSSL and Rust bindings: ~7 MB in every host and worker. Mark it missing.
@@ -39,3 +41,7 @@ class Command(BaseCommand):
         signal.signal(signal.SIGTERM, worker.request_stop)
         signal.signal(signal.SIGINT, worker.request_stop)
         worker.run()
+        # Live pushes of the jobs it just ended still go out; then no thread still in a call (a Stash
+        # request in a library's own pool) holds up the exit.
+        flush(2.0)
+        exit_without_stragglers(0)
