@@ -400,5 +400,8 @@ class BaseDaemon:
             return
         self._outcomes_at = now
         watched = [self.watching.pk] if self.watching is not None else []
-        for job in await in_thread(services.unrecorded_outcomes, self.daemon_id, self._began, watched):
-            await self.record_job_action(job, self.outcome_action(job), f"Job ended with status {job.status}")
+        try:
+            for job in await in_thread(services.unrecorded_outcomes, self.daemon_id, self._began, watched):
+                await self.record_job_action(job, self.outcome_action(job), f"Job ended with status {job.status}")
+        except dbconn.CONNECTION_ERRORS as error:
+            logger.warning("[%s] Database connection lost while recording job outcomes (%s)", self.name, error)
