@@ -339,7 +339,7 @@ class BaseDaemon:
     async def log(self, level: str, message: str):
         """Append a line to the daemon's log (shown live on its page)."""
         logger.log(logging.getLevelName(level.upper()), "[%s] %s", self.name, message)
-        await db_call(services.add_log, self._row, level, message)
+        await db_call(services.add_log, self._row, level, message, self._fence)
 
     # --- jobs ---------------------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ from datetime import timedelta
 
 from asgiref.sync import sync_to_async
 from django.conf import settings
+from django.db import close_old_connections
 from django.db.models import Q
 from django.utils import timezone
 
@@ -91,6 +92,7 @@ class DaemonHost:
             except Exception:
                 # The database may be briefly unavailable; never let the host die for it.
                 logger.exception("Host %s: control step failed", self.name)
+                await db(close_old_connections)()
             await self._wait(settings.DAEMON_CONTROL_POLL_SECONDS)
         await self._shutdown()
         return 0

@@ -153,11 +153,13 @@ def _update_returning(where: dict, **fields) -> Daemon | None:
 def hold_lease(daemon_id: int, lease: str | None):
     """Inside a transaction: lock the daemon's row if `lease` still holds it, else raise LeaseLost.
 
-    The no-op UPDATE checks the token and takes the row's write lock (PostgreSQL; SQLite's IMMEDIATE
-    transaction holds the database's) until commit: a standby's takeover, itself an UPDATE of that row,
-    comes either before (nothing here is written) or after the commit (it finds what was written)."""
+    SELECT … FOR UPDATE with the token in its WHERE (PostgreSQL; SQLite's IMMEDIATE transaction already
+    holds the database's write lock) keeps the row locked until commit: a standby's takeover, an UPDATE
+    of that row, comes either before (nothing here is written) or after the commit (it finds what was
+    written)."""
     if lease is not None:
-        _fenced(Daemon.objects.filter(pk=daemon_id, lease_owner=lease).update(lease_owner=lease), lease)
+        held = Daemon.objects.select_for_update().filter(pk=daemon_id, lease_owner=lease).values_list("pk")
+        _fenced(list(held), lease)
 
 
 STATUS_CLEARED = {
@@ -176,12 +178,17 @@ def clear_status(daemon_id: int, lease: str | None = None, **extra):
     save_fields(daemon_id, lease, **{**STATUS_CLEARED, **extra})
 
 
-def add_log(daemon: Daemon, level: str, message: str) -> DaemonLog:
-    """Record a log line; its post_save pushes it to the daemon's page (daemons/live.py)."""
+def add_log(daemon: Daemon, level: str, message: str, lease: str | None = None) -> DaemonLog:
+    """Record a log line; its post_save pushes it to the daemon's page (daemons/live.py). With `lease`
+    (a daemon loop's lines), only while that lease holds."""
     level = level.upper()
     if level not in LogLevel.values:
         level = LogLevel.INFO
-    return DaemonLog.objects.create(daemon=daemon, level=level, message=message)
+    if lease is None:
+        return DaemonLog.objects.create(daemon=daemon, level=level, message=message)
+    with transaction.atomic():
+        hold_lease(daemon.pk, lease)
+        return DaemonLog.objects.create(daemon=daemon, level=level, message=message)
 
 
 def add_job_history(daemon: Daemon, job, action: str, reason: str = "", lease: str | None = None):

@@ -6,6 +6,8 @@ import threading
 import pytest
 from django.db import connection
 
+from orchestrator import dbconn
+
 
 def terminate_backends() -> int:
     """End every other PostgreSQL session on the test database (what a failover or a DBA does)."""
@@ -16,7 +18,11 @@ def terminate_backends() -> int:
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
             "WHERE datname = current_database() AND pid <> pg_backend_pid()"
         )
-        return cursor.fetchone()[0]
+        ended = cursor.fetchone()[0]
+    # This process's other threads (the daemons' in_thread pool, used by in-process step tests) lost
+    # theirs too: they reconnect before their next query, as the processes under test do.
+    dbconn.lost()
+    return ended
 
 
 class SilentServer:
