@@ -14,8 +14,8 @@ or a wake-up (orchestrator/wakeups.py): the end of the watched job, or the news 
 
 Faults: every query runs through orchestrator.dbconn, so a lost database connection costs one step
 (abandoned like a Stash failure, retried after DB_RETRY_SECONDS) and the next query reconnects. With a
-`lease` (daemons/lease.py), status writes, launches, cancels and history rows are fenced by its token,
-and no step starts while the lease is not known to be fresh.
+`lease` (daemons/lease.py), status writes, launches, cancels, history rows and log lines are fenced by its
+token, and no step starts while the lease is not known to be fresh.
 """
 
 import asyncio
@@ -391,12 +391,12 @@ class BaseDaemon:
     async def record_job_action(self, job: Job, action: str, reason: str = ""):
         await db_call(services.add_job_history, self._row, job, action, reason, self._fence)
 
-    async def record_outcomes(self, force: bool = False):
+    async def record_outcomes(self):
         """Record how the jobs launched before this loop began (by a host before a takeover, or by this
         host's previous loop) ended, when they ended unwatched: their LAUNCHED row gets its outcome row.
         At the loop's start and every OUTCOMES_EVERY_SECONDS; the watched job is left to `watched_end`."""
         now = time.monotonic()
-        if not force and now - self._outcomes_at < OUTCOMES_EVERY_SECONDS:
+        if now - self._outcomes_at < OUTCOMES_EVERY_SECONDS:
             return
         self._outcomes_at = now
         watched = [self.watching.pk] if self.watching is not None else []
