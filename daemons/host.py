@@ -19,6 +19,7 @@ import socket
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
@@ -65,6 +66,8 @@ class DaemonHost:
         self.hostname = socket.gethostname()
         self.pid = os.getpid()
         self.shutdown = asyncio.Event()
+        # Called once SIGTERM/SIGINT arrived (rundaemon: the deadline by which the process exits).
+        self.on_stop_signal: Callable[[], None] | None = None
         self.daemon = None
         self.loop_task: asyncio.Task | None = None
         self.active = False
@@ -83,7 +86,7 @@ class DaemonHost:
     async def serve(self) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.shutdown.set)
+            loop.add_signal_handler(sig, self._stop_signalled)
         await self._load()
         logger.info("Host %s:%s for daemon %s started", self.hostname, self.pid, self.name)
         while not self.shutdown.is_set():
@@ -96,6 +99,11 @@ class DaemonHost:
             await self._wait(settings.DAEMON_CONTROL_POLL_SECONDS)
         await self._shutdown()
         return 0
+
+    def _stop_signalled(self):
+        self.shutdown.set()
+        if self.on_stop_signal is not None:
+            self.on_stop_signal()
 
     async def step_once(self) -> float:
         """Run one step of the daemon here, with its configuration, whatever its desired state; return the

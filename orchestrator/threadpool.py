@@ -6,7 +6,10 @@ Daemon hosts and job workers record what they interrupt before they return, so t
 then are abandoned: these threads are daemon threads and exit with the process.
 """
 
+import logging
+import os
 import queue
+import sys
 import threading
 from concurrent.futures import Executor, Future
 
@@ -71,21 +74,38 @@ class DaemonThreadPool(Executor):
                 thread.join()
 
 
-def exit_without_stragglers(code: int = 0, grace: float = 1.0):
+def exit_without_stragglers(code: int = 0, grace: float = 0.5):
     """Call when a process has shut down in order: if the interpreter's exit is still waiting after
     `grace` seconds for threads it joins (a ThreadPoolExecutor a library started, with a call in flight),
     the process exits with `code` without them. A daemon timer: a prompt exit never waits for it."""
-    import logging
-    import os
-    import sys
-
-    def leave():
-        logging.getLogger(__name__).warning("Exiting without waiting for threads still in a call")
-        logging.shutdown()
-        sys.stdout.flush()
-        sys.stderr.flush()
-        os._exit(code)
-
-    timer = threading.Timer(grace, leave)
+    timer = threading.Timer(grace, _leave, (code, "Exiting without waiting for threads still in a call"))
     timer.daemon = True
     timer.start()
+
+
+# After SIGTERM a process exits by then whatever it waits on (a database that stopped answering while
+# it records its shutdown): within the 10 s promised (runstack SIGKILLs its children at 8 s anyway).
+STOP_DEADLINE_SECONDS = 9.5
+
+
+def exit_by_deadline(seconds: float = STOP_DEADLINE_SECONDS, code: int = 1):
+    """Call when a stop is requested (from a signal handler too): if the process is still running after
+    `seconds`, it exits with `code`, its orderly shutdown unfinished. A daemon timer, started once (no
+    lock: signal handlers and the host's event loop both run on the main thread)."""
+    global _deadline
+    if _deadline is not None:
+        return
+    _deadline = threading.Timer(seconds, _leave, (code, "Shutdown did not finish in time; exiting"))
+    _deadline.daemon = True
+    _deadline.start()
+
+
+_deadline: threading.Timer | None = None
+
+
+def _leave(code: int, why: str):
+    logging.getLogger(__name__).warning(why)
+    logging.shutdown()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
