@@ -66,7 +66,7 @@ def test_a_host_paused_past_its_lease_writes_nothing_once_resumed(processes):
     # A host frozen (SIGSTOP) past its lease loses it to the standby; resumed, its loop's pending step
     # comes due before its next control step: fencing must keep that step from writing or launching.
     services.ensure_daemon_rows()
-    configure(interval_seconds=0.1, launch_jobs=False, log_every=1)
+    configure(interval_seconds=0.05, launch_jobs=False, log_every=1)
     services.start(row())
     env = {**processes.env, "DAEMON_CONTROL_POLL_SECONDS": "1.0"}
     first = processes.manage("rundaemon", "test", env=env)
