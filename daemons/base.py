@@ -11,10 +11,16 @@ raised by a step), and the waits between steps, which end early on a stop reques
 or a wake-up (orchestrator/wakeups.py): the end of the watched job, or the news a rest waits for
 (`rest_until_news()`: new plans for the applier, new scenes for generation and analysis). The host
 (daemons/host.py) starts and stops `run()`, heartbeats, and restarts it with backoff when it raises.
+
+Faults: every query runs through orchestrator.dbconn, so a lost database connection costs one step
+(abandoned like a Stash failure, retried after DB_RETRY_SECONDS) and the next query reconnects. With a
+`lease` (daemons/lease.py), status writes, launches, cancels, history rows and log lines are fenced by its
+token, and no step starts while the lease is not known to be fresh.
 """
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -24,11 +30,12 @@ from django.conf import settings
 from django.utils import timezone
 
 from daemons import services
+from daemons.lease import Lease
 from daemons.models import Daemon, JobAction, StatusLevel
-from jobs import services as job_services
 from jobs.models import ACTIVE_STATUSES, Job, JobStatus
-from orchestrator import wakeups
+from orchestrator import dbconn, wakeups
 from orchestrator.backoff import Backoff
+from orchestrator.threadpool import DaemonThreadPool
 from orchestrator.typed import Field, Schema
 from stash.connection.errors import StashError
 
@@ -45,6 +52,12 @@ MAX_NEWS = 1000
 PROMISE_FLOOR_SECONDS = 10.0
 # A deadline within this of the one on record is the same promise (the step's own run time, rounding).
 PROMISE_TOLERANCE = timedelta(seconds=1)
+# After a lost database connection the step is retried this soon (the next query reconnects).
+DB_RETRY_SECONDS = 1.0
+# How often a loop looks again whether its lease is fresh, while it is not (the host renews or stops it).
+LEASE_WAIT_SECONDS = 0.05
+# How often a loop looks for jobs of its predecessors that ended unrecorded (see `record_outcomes`).
+OUTCOMES_EVERY_SECONDS = 30.0
 
 _JOB_OUTCOME_ACTION = {
     JobStatus.COMPLETED: JobAction.FINISHED,
@@ -71,9 +84,18 @@ def job_interval_field(default: int, description: str, max: int | None = 604_800
     return Field("job_interval_seconds", int, default, description, min=1, max=max)
 
 
+# The threads of in_thread(): daemon threads, so a Stash call in flight never holds up the host's exit.
+_POOL = DaemonThreadPool(max_workers=8, name="daemon-io")
+
+
 async def in_thread(function, *args):
-    """Run blocking Stash/ORM work off the event loop."""
-    return await sync_to_async(function, thread_sensitive=False)(*args)
+    """Run blocking Stash/ORM work off the event loop (on a connection not known to be dead)."""
+    return await sync_to_async(dbconn.run, thread_sensitive=False, executor=_POOL)(function, *args)
+
+
+async def db_call(function, *args, **kwargs):
+    """Run ORM work on the process's one thread-sensitive thread (on a connection not known to be dead)."""
+    return await sync_to_async(dbconn.run)(function, *args, **kwargs)
 
 
 def clock(moment: datetime) -> str:
@@ -104,9 +126,12 @@ class BaseDaemon:
     # watched job, and whatever its rests wait for.
     listens_to: tuple[str, ...] = (wakeups.JOB_ENDED,)
 
-    def __init__(self, daemon_id: int, name: str, config: dict):
+    def __init__(self, daemon_id: int, name: str, config: dict, lease: Lease | None = None):
         self.daemon_id = daemon_id
         self.name = name
+        # The host's lease (None: unfenced, for single steps run by tests).
+        self.lease = lease
+        self._fence = lease.token if lease is not None else None
         # A detached row handle: enough for foreign keys and the name, never saved whole.
         self._row = Daemon(pk=daemon_id, name=name)
         self.config = config
@@ -121,6 +146,9 @@ class BaseDaemon:
         # The deadline on record (status_next_at), and whether the step under way wrote a status.
         self._next_at = None
         self._spoke = False
+        # When this loop began, and when it last looked for unrecorded outcomes (see `record_outcomes`).
+        self._began = timezone.now()
+        self._outcomes_at = float("-inf")
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -135,7 +163,18 @@ class BaseDaemon:
         # Listening before the first step's checks: anything announced from then on reaches a wait.
         async with wakeups.listen(self.listens_to, self.heard):
             while self.running:
+                if not await self._lease_fresh():
+                    break
+                await self.record_outcomes()
                 await self.sleep(await self.run_step())
+
+    async def _lease_fresh(self) -> bool:
+        """Wait, taking no step, until the lease is known to be fresh; False if asked to stop meanwhile.
+        After a pause longer than the lease (a frozen process) the host's next control step either renews
+        the lease or stops this loop: until then the loop does nothing."""
+        while self.running and self.lease is not None and not self.lease.fresh():
+            await asyncio.sleep(LEASE_WAIT_SECONDS)
+        return self.running
 
     async def run_step(self) -> float:
         """One step, with the shared handling of Stash failures; returns the seconds to wait, after
@@ -152,8 +191,17 @@ class BaseDaemon:
                 wait = await self.step()
         except StashError as error:
             wait = await self._stash_failed(error)
+        except dbconn.CONNECTION_ERRORS as error:
+            return self._database_failed(error)
         await self._promise(wait)
         return wait
+
+    def _database_failed(self, error: Exception) -> float:
+        # The database is where statuses and logs go, so this is said on the process's log only. The step
+        # is abandoned with the job it watched, as after a Stash failure; the next query reconnects.
+        self.watching = None
+        logger.warning("[%s] Database connection lost (%s); retrying in %g s", self.name, error, DB_RETRY_SECONDS)
+        return DB_RETRY_SECONDS
 
     async def _promise(self, wait: float):
         """Record the deadline now + `wait` on the row, unless the one on record already says it: a status
@@ -166,7 +214,7 @@ class BaseDaemon:
             if not self._spoke and due <= self._next_at:
                 return
         self._next_at = due if self._spoke else now + timedelta(seconds=max(wait, PROMISE_FLOOR_SECONDS))
-        await sync_to_async(services.set_next_at)(self.daemon_id, self._next_at)
+        await db_call(services.set_next_at, self.daemon_id, self._next_at, self._fence)
 
     async def _stash_failed(self, error: StashError) -> float:
         # The step is abandoned with the job it watched: every kind finds its job again (its own active
@@ -276,7 +324,8 @@ class BaseDaemon:
         next_at = None
         if next_in is not None:
             next_at = self._next_at = timezone.now() + timedelta(seconds=next_in)
-        await sync_to_async(services.set_status)(
+        await db_call(
+            services.set_status,
             self.daemon_id,
             str(status_message),
             str(job_id) if job_id is not None else None,
@@ -284,19 +333,20 @@ class BaseDaemon:
             level,
             link,
             next_at,
+            self._fence,
         )
 
     async def log(self, level: str, message: str):
         """Append a line to the daemon's log (shown live on its page)."""
         logger.log(logging.getLevelName(level.upper()), "[%s] %s", self.name, message)
-        await sync_to_async(services.add_log)(self._row, level, message)
+        await db_call(services.add_log, self._row, level, message, self._fence)
 
     # --- jobs ---------------------------------------------------------------------------------
 
     async def launch_job(self, job_type: str, parameters: dict | None = None, reason: str = "") -> Job:
-        """Create a job (validated like any other) and record LAUNCHED in the daemon's history."""
-        job = await sync_to_async(job_services.create_job)(job_type, parameters or {}, created_by=self.name)
-        await self.record_job_action(job, JobAction.LAUNCHED, reason)
+        """Create a job (validated like any other) and record LAUNCHED in the daemon's history, together
+        and only while the lease holds."""
+        job = await db_call(services.launch_job, self._row, job_type, parameters or {}, reason, self._fence)
         await self.log("INFO", f"Launched {job_type} job {job.pk}" + (f": {reason}" if reason else ""))
         return job
 
@@ -311,7 +361,7 @@ class BaseDaemon:
         is then the reloaded job).
 
         A job still running when the daemon stops goes on; `active_jobs()` finds it after a restart."""
-        job = await sync_to_async(Job.objects.get)(pk=self.watching.pk)
+        job = await db_call(Job.objects.get, pk=self.watching.pk)
         if not job.is_finished:
             self.watching = job
             return None
@@ -325,9 +375,7 @@ class BaseDaemon:
         return _JOB_OUTCOME_ACTION[job.status]
 
     async def cancel_job(self, job: Job, reason: str) -> Job:
-        job = await sync_to_async(job_services.cancel_job)(job)
-        await self.record_job_action(job, JobAction.CANCELLED, reason)
-        return job
+        return await db_call(services.cancel_job, self._row, job, reason, self._fence)
 
     async def active_jobs(self, job_type: str | None = None) -> list[Job]:
         """Jobs this daemon launched that have not finished (survives daemon and process restarts)."""
@@ -338,7 +386,22 @@ class BaseDaemon:
                 qs = qs.filter(type=job_type)
             return list(qs.order_by("created_at"))
 
-        return await sync_to_async(query)()
+        return await db_call(query)
 
     async def record_job_action(self, job: Job, action: str, reason: str = ""):
-        await sync_to_async(services.add_job_history)(self._row, job, action, reason)
+        await db_call(services.add_job_history, self._row, job, action, reason, self._fence)
+
+    async def record_outcomes(self):
+        """Record how the jobs launched before this loop began (by a host before a takeover, or by this
+        host's previous loop) ended, when they ended unwatched: their LAUNCHED row gets its outcome row.
+        At the loop's start and every OUTCOMES_EVERY_SECONDS; the watched job is left to `watched_end`."""
+        now = time.monotonic()
+        if now - self._outcomes_at < OUTCOMES_EVERY_SECONDS:
+            return
+        self._outcomes_at = now
+        watched = [self.watching.pk] if self.watching is not None else []
+        try:
+            for job in await in_thread(services.unrecorded_outcomes, self.daemon_id, self._began, watched):
+                await self.record_job_action(job, self.outcome_action(job), f"Job ended with status {job.status}")
+        except dbconn.CONNECTION_ERRORS as error:
+            logger.warning("[%s] Database connection lost while recording job outcomes (%s)", self.name, error)

@@ -6,6 +6,9 @@ per daemon is active: it holds a lease on the row (owner token + heartbeat, take
 any other host waits as a standby and takes over once the lease is older than DAEMON_LEASE_SECONDS.
 A loop that raises is logged with its traceback, shown as an error and restarted with backoff.
 `step_once()` (rundaemon --once) runs a single step under the lease instead.
+
+The lease fences the daemon (daemons/lease.py): the host's own status writes and everything the loop
+writes carry its token, and a lost lease ends the loop (LeaseLost) before it writes or launches anything.
 """
 
 import asyncio
@@ -16,6 +19,7 @@ import socket
 import time
 import traceback
 import uuid
+from collections.abc import Callable
 from datetime import timedelta
 
 from asgiref.sync import sync_to_async
@@ -25,8 +29,10 @@ from django.db.models import Q
 from django.utils import timezone
 
 from daemons import services
+from daemons.lease import Lease
 from daemons.models import ActualState, Daemon, DesiredState, StatusLevel
 from daemons.registry import get_kind
+from orchestrator import dbconn
 from orchestrator.backoff import Backoff
 from orchestrator.live.signals import status_changed
 
@@ -43,17 +49,25 @@ class HostedElsewhere(Exception):
 
 
 def db(func):
-    """Run ORM code off the event loop, on the one thread that owns this process's DB connection."""
-    return sync_to_async(func, thread_sensitive=True)
+    """Run ORM code off the event loop, on the one thread that owns this process's DB connection (on a
+    connection not known to be dead: orchestrator.dbconn)."""
+
+    async def call(*args, **kwargs):
+        return await sync_to_async(dbconn.run, thread_sensitive=True)(func, *args, **kwargs)
+
+    return call
 
 
 class DaemonHost:
     def __init__(self, name: str):
         self.name = name
-        self.token = uuid.uuid4().hex
+        self.lease = Lease(uuid.uuid4().hex)
+        self.token = self.lease.token
         self.hostname = socket.gethostname()
         self.pid = os.getpid()
         self.shutdown = asyncio.Event()
+        # Called once SIGTERM/SIGINT arrived (rundaemon: the deadline by which the process exits).
+        self.on_stop_signal: Callable[[], None] | None = None
         self.daemon = None
         self.loop_task: asyncio.Task | None = None
         self.active = False
@@ -72,7 +86,7 @@ class DaemonHost:
     async def serve(self) -> int:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
-            loop.add_signal_handler(sig, self.shutdown.set)
+            loop.add_signal_handler(sig, self._stop_signalled)
         await self._load()
         logger.info("Host %s:%s for daemon %s started", self.hostname, self.pid, self.name)
         while not self.shutdown.is_set():
@@ -86,6 +100,11 @@ class DaemonHost:
         await self._shutdown()
         return 0
 
+    def _stop_signalled(self):
+        self.shutdown.set()
+        if self.on_stop_signal is not None:
+            self.on_stop_signal()
+
     async def step_once(self) -> float:
         """Run one step of the daemon here, with its configuration, whatever its desired state; return the
         seconds the step asked to wait. The lease is held for the step only (so no host runs the loop
@@ -97,7 +116,7 @@ class DaemonHost:
                 "--once runs a step only while no host is active for it"
             )
         try:
-            return await self.cls(row.pk, row.name, services.effective_config(row)).run_step()
+            return await self.cls(row.pk, row.name, services.effective_config(row), self.lease).run_step()
         finally:
             await db(self._release)()
 
@@ -146,6 +165,7 @@ class DaemonHost:
 
     def _try_acquire(self) -> bool:
         # Compare-and-set: of two hosts racing for a free or expired lease, one update matches.
+        asked = time.monotonic()
         now = timezone.now()
         taken = (
             Daemon.objects.filter(pk=self.daemon_id)
@@ -153,7 +173,7 @@ class DaemonHost:
             .update(lease_owner=self.token, lease_host=self.hostname, lease_pid=self.pid, heartbeat_at=now)
         )
         if taken:
-            self._last_beat = time.monotonic()
+            self._last_beat = self.lease.renewed_at = asked
         return bool(taken)
 
     def _beat_every(self) -> float:
@@ -165,12 +185,13 @@ class DaemonHost:
     def _renew_and_read(self) -> Daemon | None:
         beat = time.monotonic() - self._last_beat >= self._beat_every()
         if beat:
+            asked = time.monotonic()
             renewed = Daemon.objects.filter(pk=self.daemon_id, lease_owner=self.token).update(
                 heartbeat_at=timezone.now()
             )
             if not renewed:
                 return None
-            self._last_beat = time.monotonic()
+            self._last_beat = self.lease.renewed_at = asked
         row = Daemon.objects.get(pk=self.daemon_id)
         if beat:
             # Pages show the heartbeat's age; a push per beat keeps it honest between status changes.
@@ -194,7 +215,9 @@ class DaemonHost:
                 await self._stop_loop(clear=True)
                 await self._log("INFO", "Daemon stopped")
             elif row.actual_state != ActualState.STOPPED or row.current_status:
-                await db(services.clear_status)(self.daemon_id, actual_state=ActualState.STOPPED, started_at=None)
+                await db(services.clear_status)(
+                    self.daemon_id, self.token, actual_state=ActualState.STOPPED, started_at=None
+                )
             self.crashes.reset()
             self.retry_at = 0.0
             self.applied_restart = row.restart_requested
@@ -216,11 +239,13 @@ class DaemonHost:
 
     async def _start_loop(self, row: Daemon):
         config = services.effective_config(row)
-        self.daemon = self.cls(row.pk, row.name, config)
+        self.daemon = self.cls(row.pk, row.name, config, self.lease)
         self.applied_config_version = row.config_version
         self.applied_restart = row.restart_requested
         self.loop_started = time.monotonic()
-        await db(services.save_fields)(self.daemon_id, actual_state=ActualState.RUNNING, started_at=timezone.now())
+        await db(services.save_fields)(
+            self.daemon_id, self.token, actual_state=ActualState.RUNNING, started_at=timezone.now()
+        )
         await self._log("INFO", f"Daemon started on {self.hostname} (pid {self.pid})")
         self.loop_task = asyncio.create_task(self.daemon.run(), name=f"daemon-{self.name}")
 
@@ -230,6 +255,11 @@ class DaemonHost:
         exc = task.exception() if not task.cancelled() else None
         if self.daemon is not None and not self.daemon.running and exc is None:
             return  # it was asked to stop
+        if isinstance(exc, services.LeaseLost):
+            # Another host took over (this one was paused or cut off): nothing to record; the next
+            # control step finds the lease gone and waits as a standby.
+            logger.warning("Daemon %s: lease lost to another host; the loop stopped before writing", self.name)
+            return
         if exc is None:
             exc = RuntimeError("The daemon loop returned although the daemon should be running")
         if time.monotonic() - self.loop_started > HEALTHY_AFTER_SECONDS:
@@ -248,7 +278,12 @@ class DaemonHost:
             "status_next_at": now + timedelta(seconds=delay),  # the restart is what it says next
         }
         await db(services.save_fields)(
-            self.daemon_id, actual_state=ActualState.ERROR, last_error=trace[-10_000:], last_error_at=now, **status
+            self.daemon_id,
+            self.token,
+            actual_state=ActualState.ERROR,
+            last_error=trace[-10_000:],
+            last_error_at=now,
+            **status,
         )
         await self._log("ERROR", f"Daemon crashed: {summary}\n{trace}")
 
@@ -269,12 +304,19 @@ class DaemonHost:
                     pass
         self.loop_task = None
         if clear:
-            await db(services.clear_status)(self.daemon_id, actual_state=ActualState.STOPPED, started_at=None)
+            await db(services.clear_status)(
+                self.daemon_id, self.token, actual_state=ActualState.STOPPED, started_at=None
+            )
 
     async def _shutdown(self):
         if self.active:
             was_running = self.loop_task is not None and not self.loop_task.done()
-            await self._stop_loop(clear=True)
+            try:
+                await self._stop_loop(clear=True)
+            except services.LeaseLost:
+                was_running = False  # another host has the daemon now: its row is not ours to clear
+            except dbconn.CONNECTION_ERRORS as exc:
+                logger.warning("Daemon %s: could not record the stop (%s)", self.name, exc)
             if was_running:
                 await self._log("INFO", "Daemon stopped: host shutting down")
             await db(self._release)()

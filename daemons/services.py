@@ -4,14 +4,29 @@ import uuid
 from datetime import timedelta
 
 from django.conf import settings
-from django.db.models import F
+from django.db import transaction
+from django.db.models import Exists, F, OuterRef
 from django.utils import timezone
 
 from daemons import timeline
-from daemons.models import ActualState, Daemon, DaemonJobHistory, DaemonLog, DesiredState, LogLevel, StatusLevel
-from jobs.models import Job
+from daemons.models import (
+    ActualState,
+    Daemon,
+    DaemonJobHistory,
+    DaemonLog,
+    DesiredState,
+    JobAction,
+    LogLevel,
+    StatusLevel,
+)
+from jobs import services as job_services
+from jobs.models import TERMINAL_STATUSES, Job
 from orchestrator.live.signals import status_changed
 from orchestrator.returning import update_returning
+
+
+class LeaseLost(Exception):
+    """The daemon's host no longer holds its lease (another host took it over): nothing was written."""
 
 
 class ConfigError(Exception):
@@ -71,16 +86,32 @@ def effective_config(daemon: Daemon) -> dict:
 
 
 # --- writes (each sends status_changed with the whole row; daemons/live.py publishes it) --------
+#
+# `lease` (the host's lease token, daemons/lease.py) fences a write: it goes through only while that
+# token holds the lease, checked in the same statement, and LeaseLost is raised otherwise. None (the
+# pages, the API, the admin, tests of single steps) writes unconditionally.
 
 
-def save_fields(daemon_id: int, **fields):
+def _where(daemon_id: int, lease: str | None) -> dict:
+    return {"pk": daemon_id} if lease is None else {"pk": daemon_id, "lease_owner": lease}
+
+
+def _fenced(written, lease: str | None):
+    if lease is not None and not written:
+        raise LeaseLost("This host no longer holds the daemon's lease")
+    return written
+
+
+def save_fields(daemon_id: int, lease: str | None = None, **fields):
     fields["updated_at"] = timezone.now()
-    Daemon.objects.filter(pk=daemon_id).update(**fields)
+    _fenced(Daemon.objects.filter(**_where(daemon_id, lease)).update(**fields), lease)
     # The fields may be F() expressions, which UPDATE … RETURNING does not take: the row is re-read.
     _changed(Daemon.objects.filter(pk=daemon_id).first())
 
 
-def set_status(daemon_id: int, message, job_id=None, job_type=None, level=StatusLevel.OK, link=None, next_at=None):
+def set_status(
+    daemon_id: int, message, job_id=None, job_type=None, level=StatusLevel.OK, link=None, next_at=None, lease=None
+):
     """The hot path of update_status(): one UPDATE … RETURNING yields the whole row to push.
 
     `link` is (url, label) or None. `next_at` is the status's deadline when the caller knows it; None
@@ -89,7 +120,7 @@ def set_status(daemon_id: int, message, job_id=None, job_type=None, level=Status
     url, label = link or (None, None)
     fields = {"status_next_at": next_at} if next_at is not None else {}
     daemon = _update_returning(
-        daemon_id,
+        _where(daemon_id, lease),
         current_status=message[:500] if message is not None else None,
         current_job_id=job_id,
         current_job_type=job_type,
@@ -100,14 +131,16 @@ def set_status(daemon_id: int, message, job_id=None, job_type=None, level=Status
         updated_at=now,
         **fields,
     )
+    daemon = _fenced(daemon, lease)
     if daemon is not None and message is not None:
         timeline.record(daemon_id, now, message, level, job_id, job_type)
     _changed(daemon)
 
 
-def set_next_at(daemon_id: int, next_at):
+def set_next_at(daemon_id: int, next_at, lease: str | None = None):
     """Record when the daemon will say something next (one UPDATE … RETURNING, pushed like a status)."""
-    _changed(_update_returning(daemon_id, status_next_at=next_at, updated_at=timezone.now()))
+    daemon = _update_returning(_where(daemon_id, lease), status_next_at=next_at, updated_at=timezone.now())
+    _changed(_fenced(daemon, lease))
 
 
 def _changed(daemon: Daemon | None):
@@ -115,10 +148,22 @@ def _changed(daemon: Daemon | None):
         status_changed.send(sender=Daemon, instance=daemon)
 
 
-def _update_returning(daemon_id: int, **fields) -> Daemon | None:
+def _update_returning(where: dict, **fields) -> Daemon | None:
     """Update some fields of a row and get the whole updated row back in the same statement,
     instead of a write followed by a re-read."""
-    return next(iter(update_returning(Daemon, {"pk": daemon_id}, **fields)), None)
+    return next(iter(update_returning(Daemon, where, **fields)), None)
+
+
+def hold_lease(daemon_id: int, lease: str | None):
+    """Inside a transaction: lock the daemon's row if `lease` still holds it, else raise LeaseLost.
+
+    SELECT … FOR UPDATE with the token in its WHERE (PostgreSQL; SQLite's IMMEDIATE transaction already
+    holds the database's write lock) keeps the row locked until commit: a standby's takeover, an UPDATE
+    of that row, comes either before (nothing here is written) or after the commit (it finds what was
+    written)."""
+    if lease is not None:
+        held = Daemon.objects.select_for_update().filter(pk=daemon_id, lease_owner=lease).values_list("pk")
+        _fenced(list(held), lease)
 
 
 STATUS_CLEARED = {
@@ -133,24 +178,77 @@ STATUS_CLEARED = {
 }
 
 
-def clear_status(daemon_id: int, **extra):
-    save_fields(daemon_id, **{**STATUS_CLEARED, **extra})
+def clear_status(daemon_id: int, lease: str | None = None, **extra):
+    save_fields(daemon_id, lease, **{**STATUS_CLEARED, **extra})
     if extra.get("actual_state") == ActualState.STOPPED:
         timeline.record_stop(daemon_id, timezone.now())
 
 
-def add_log(daemon: Daemon, level: str, message: str) -> DaemonLog:
-    """Record a log line; its post_save pushes it to the daemon's page (daemons/live.py)."""
+def add_log(daemon: Daemon, level: str, message: str, lease: str | None = None) -> DaemonLog:
+    """Record a log line; its post_save pushes it to the daemon's page (daemons/live.py). With `lease`
+    (a daemon loop's lines), only while that lease holds."""
     level = level.upper()
     if level not in LogLevel.values:
         level = LogLevel.INFO
-    return DaemonLog.objects.create(daemon=daemon, level=level, message=message)
+    if lease is None:
+        return DaemonLog.objects.create(daemon=daemon, level=level, message=message)
+    with transaction.atomic():
+        hold_lease(daemon.pk, lease)
+        return DaemonLog.objects.create(daemon=daemon, level=level, message=message)
 
 
-def add_job_history(daemon: Daemon, job, action: str, reason: str = "") -> DaemonJobHistory:
-    return DaemonJobHistory.objects.create(
-        daemon=daemon, job=job, job_uuid=job.pk, job_type=job.type, action=action, reason=reason
+def add_job_history(daemon: Daemon, job, action: str, reason: str = "", lease: str | None = None):
+    with transaction.atomic():
+        hold_lease(daemon.pk, lease)
+        return DaemonJobHistory.objects.create(
+            daemon=daemon, job=job, job_uuid=job.pk, job_type=job.type, action=action, reason=reason
+        )
+
+
+def launch_job(daemon: Daemon, job_type: str, parameters: dict, reason: str = "", lease: str | None = None) -> Job:
+    """Create a job for the daemon and its LAUNCHED row, in one transaction under its lease."""
+    with transaction.atomic():
+        hold_lease(daemon.pk, lease)
+        job = job_services.create_job(job_type, parameters, created_by=daemon.name)
+        DaemonJobHistory.objects.create(
+            daemon=daemon, job=job, job_uuid=job.pk, job_type=job.type, action=JobAction.LAUNCHED, reason=reason
+        )
+    return job
+
+
+def cancel_job(daemon: Daemon, job: Job, reason: str, lease: str | None = None) -> Job:
+    """Cancel a job the daemon decided to stop, and record why, in one transaction under its lease."""
+    with transaction.atomic():
+        hold_lease(daemon.pk, lease)
+        job = job_services.cancel_job(job)
+        DaemonJobHistory.objects.create(
+            daemon=daemon, job=job, job_uuid=job.pk, job_type=job.type, action=JobAction.CANCELLED, reason=reason
+        )
+    return job
+
+
+OUTCOME_ACTIONS = (JobAction.FINISHED, JobAction.FAILED, JobAction.CANCELLED)
+
+
+def unrecorded_outcomes(daemon_id: int, launched_before, exclude=()) -> list[Job]:
+    """Jobs the daemon launched before `launched_before` that have ended without an outcome row in its
+    history (ended while no host watched them: between two hosts, or after a loop stopped watching)."""
+    outcome = DaemonJobHistory.objects.filter(
+        daemon_id=daemon_id, job_uuid=OuterRef("job_uuid"), action__in=OUTCOME_ACTIONS
     )
+    launched = (
+        DaemonJobHistory.objects.filter(
+            daemon_id=daemon_id,
+            action=JobAction.LAUNCHED,
+            created_at__lt=launched_before,
+            job__status__in=TERMINAL_STATUSES,
+        )
+        .exclude(job_uuid__in=list(exclude))
+        .exclude(Exists(outcome))
+        .select_related("job")
+        .order_by("created_at")
+    )
+    return [entry.job for entry in launched]
 
 
 # --- control ---------------------------------------------------------------------------------

@@ -4,6 +4,12 @@ One unit of work (`_step`) claims a job if a slot is free and reports whether it
 drains work and sleeps (interruptibly) only when idle. SIGTERM/SIGINT stop claiming, ask running
 handlers to stop, wait a little, and record anything still running as interrupted. Bounded modes
 (`runjobs --once`, `--max-jobs N`) claim only so many jobs and return once those have ended.
+
+Faults: a lost database connection never ends the worker. The main loop logs it and tries again after
+its poll, every thread reconnects before its next query (orchestrator.dbconn), a job whose handler hit
+the loss fails with that reason, and the terminal write of a job is retried (it is a compare-and-set, so
+writing it twice is harmless). Slots are daemon threads: after SIGTERM the worker records what it
+interrupts and exits without waiting for a call in flight.
 """
 
 import logging
@@ -13,7 +19,7 @@ import threading
 import time
 import traceback
 import uuid
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -24,13 +30,20 @@ from jobs.context import JobCancelled, JobContext
 from jobs.models import EXECUTING_STATUSES, Job, JobStatus
 from jobs.services import purge_finished_jobs, recover_stale_jobs, update_running_job
 from jobs.types import get_kind
-from orchestrator import wakeups
+from orchestrator import dbconn, wakeups
 from orchestrator.live.signals import status_changed
+from orchestrator.threadpool import DaemonThreadPool
 
 logger = logging.getLogger(__name__)
 
 PURGE_INTERVAL = 3600.0
-SHUTDOWN_GRACE = 7.0
+# Cooperative handlers notice the shutdown within CANCEL_CHECK_INTERVAL; the whole exit stays under
+# runstack's 8 s SIGKILL and the 10 s an operator is promised (README, docs/faults.md).
+SHUTDOWN_GRACE = 5.0
+# A job's terminal write is tried this many times, this far apart, while the database is unreachable;
+# after that the job is left to stale recovery (JOB_STALE_SECONDS).
+FINISH_ATTEMPTS = 4
+FINISH_RETRY_SECONDS = 1.0
 
 
 def worker_name() -> str:
@@ -58,7 +71,7 @@ class Worker:
         self.stopping = threading.Event()
         self._wake = threading.Event()
         self._active: dict = {}  # job id -> Future
-        self._executor = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="job")
+        self._executor = DaemonThreadPool(max_workers=concurrency, name="job")
         self._last_beat = 0.0
         self._last_purge = 0.0
 
@@ -74,10 +87,20 @@ class Worker:
         # Listening before the first claim: a job committed from now on ends the idle wait below at once
         # (a job that ends elsewhere may free its type's concurrency limit). The poll stays the fallback.
         wakeups.listen_in_thread((wakeups.JOB_CREATED, wakeups.JOB_ENDED), self._woken)
-        self._maintenance(force=True)
+        first = True
         while not self.stopping.is_set():
-            found = self._step()
-            self._maintenance()
+            try:
+                dbconn.drop_if_lost()
+                if first:
+                    self._maintenance(force=True)
+                    first = False
+                found = self._step()
+                self._maintenance()
+            except dbconn.CONNECTION_ERRORS as exc:
+                # PostgreSQL restarted, failed over or ended our sessions: try again after the poll.
+                dbconn.lost()
+                logger.warning("Job worker %s: database connection lost (%s); retrying", self.name, exc)
+                found = False
             if self._bound_reached():
                 break
             if not found:
@@ -138,6 +161,7 @@ class Worker:
 
     def _execute(self, job: Job):
         """Run one job's handler in a slot thread and record how it ended."""
+        dbconn.drop_if_lost()
         try:
             kind = get_kind(job.type)
             if kind is None:
@@ -152,6 +176,8 @@ class Worker:
                 else:
                     self._finish(job, JobStatus.CANCELLED, error=str(exc), message="Cancelled")
             except Exception as exc:
+                if isinstance(exc, dbconn.CONNECTION_ERRORS):
+                    dbconn.lost()
                 logger.exception("Job %s (%s) failed", job.pk, job.type)
                 detail = "".join(traceback.format_exception(exc))[-8000:]
                 self._finish(job, JobStatus.FAILED, error=f"{type(exc).__name__}: {exc}", traceback_text=detail)
@@ -178,11 +204,26 @@ class Worker:
             fields["traceback"] = traceback_text
         if status == JobStatus.COMPLETED:
             fields["progress"] = 100.0
-        finished = update_running_job(job.pk, self.name, **fields)
+        finished = self._write_finish(job, fields)
         if finished is None:
             logger.warning("Job %s was no longer ours when it ended (recovered or deleted)", job.pk)
             return
         status_changed.send(sender=Job, instance=finished)
+
+    def _write_finish(self, job: Job, fields: dict) -> Job | None:
+        """The terminal write, tried again on a fresh connection while the database connection is lost."""
+        for attempt in range(1, FINISH_ATTEMPTS + 1):
+            dbconn.drop_if_lost()
+            try:
+                return update_running_job(job.pk, self.name, **fields)
+            except dbconn.CONNECTION_ERRORS as exc:
+                dbconn.lost()
+                if attempt == FINISH_ATTEMPTS:
+                    logger.error("Job %s: could not record that it ended %s (%s)", job.pk, fields["status"], exc)
+                    raise
+                logger.warning("Job %s: database connection lost while recording its end (%s); retrying", job.pk, exc)
+                time.sleep(FINISH_RETRY_SECONDS)
+        return None
 
     def _shutdown(self):
         """Give running handlers a moment to stop cooperatively, then record the rest as interrupted."""

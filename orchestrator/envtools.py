@@ -65,6 +65,29 @@ def env_json(name: str, default):
         raise ImproperlyConfigured(f"{name} must be valid JSON: {exc}") from None
 
 
+def usable_data_dir(data_dir: Path) -> Path:
+    """DATA_DIR, created if missing, once it is known that files can be written in it; else one clear
+    ImproperlyConfigured naming the variable and the path (not a traceback from deep inside SQLite).
+    The probe file is removed at once: nothing is left behind."""
+    try:
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd, probe = _probe(data_dir)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        reason = exc.strerror or type(exc).__name__
+        raise ImproperlyConfigured(
+            f"DATA_DIR={data_dir} is not a folder this process can write to ({reason}); "
+            "set DATA_DIR to a writable folder"
+        ) from None
+    return data_dir
+
+
+def _probe(data_dir: Path):
+    path = data_dir / f".write-test-{os.getpid()}-{secrets.token_hex(4)}"
+    return os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), path
+
+
 def persistent_secret_key(data_dir: Path):
     """SECRET_KEY from the environment, or one generated once and kept under data_dir.
 

@@ -16,10 +16,14 @@ from orchestrator.envtools import (
     env_number,
     env_str,
     persistent_secret_key,
+    usable_data_dir,
 )
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 DATA_DIR = Path(env_str("DATA_DIR") or BASE_DIR / "data")
+if not env_str("DATABASE_URL") or not env_str("SECRET_KEY"):
+    # The SQLite database or the secret key file lives there: refuse an unusable folder now, in one line.
+    usable_data_dir(DATA_DIR)
 
 # Lazy unless the environment sets it (the key file is read or made on first use): str() it to pass it on.
 SECRET_KEY = persistent_secret_key(DATA_DIR)
@@ -79,7 +83,6 @@ TEMPLATES = [
 def _database() -> dict:
     url = env_str("DATABASE_URL")
     if not url:
-        DATA_DIR.mkdir(parents=True, exist_ok=True)
         url = f"sqlite:///{DATA_DIR / 'orchestrator.sqlite3'}"
     try:
         config = dj_database_url.parse(url, conn_max_age=600, conn_health_checks=True)

@@ -8,6 +8,9 @@ When qBittorrent is not configured, unreachable or refuses the login, the status
 tries again later; logins themselves are rationed by stash.downloads.login so we never get banned.
 """
 
+from django.db import transaction
+
+from daemons import services
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
 from daemons.models import JobAction, StatusLevel
 from jobs.models import Job, JobStatus
@@ -24,8 +27,17 @@ from stash.downloads.scanning import release
 FIRST_RETRY_SECONDS = 10.0
 
 
-def _start_scan(created_by: str):
-    return start_scan(created_by=created_by)
+SCAN_REASON = "Scan new content after processing downloads"
+
+
+def _start_scan(daemon, lease: str | None):
+    """Launch the scan of the new files' folders with its LAUNCHED row, only while the lease holds."""
+    with transaction.atomic():
+        services.hold_lease(daemon.pk, lease)
+        scan = start_scan(created_by=daemon.name)
+        if scan is not None:
+            services.add_job_history(daemon, scan, JobAction.LAUNCHED, SCAN_REASON)
+    return scan
 
 
 class DownloadProcessorDaemon(BaseDaemon):
@@ -115,11 +127,10 @@ class DownloadProcessorDaemon(BaseDaemon):
         if adopted:
             scan = adopted[0]
         else:
-            scan = await in_thread(_start_scan, self.name)
+            scan = await in_thread(_start_scan, self._row, self._fence)
             if scan is None:
                 return await self.rest()
             folders = scan.parameters["paths"]
-            await self.record_job_action(scan, JobAction.LAUNCHED, "Scan new content after processing downloads")
             await self.log("INFO", f"Launching Stash metadata scan job {scan.pk} of {len(folders)} folders: {folders}")
         await self.watch(scan, "Triggering Stash metadata scan")
         return POLL_SECONDS

@@ -10,6 +10,7 @@ from daemons.services import unknown_daemon_message
 from orchestrator.dbcheck import require_database
 from orchestrator.dbtag import tag_connection
 from orchestrator.live.publisher import flush
+from orchestrator.threadpool import exit_by_deadline, exit_without_stragglers
 
 # Channel messages are never encrypted here, yet channels_redis imports cryptography's Fernet when
 # present, which loads OpenSSL and Rust bindings: ~7 MB in every host and worker. Mark it missing.
@@ -42,8 +43,11 @@ class Command(BaseCommand):
         if once:
             self.step_once(name)
             return
-        code = asyncio.run(DaemonHost(name).serve())
+        host = DaemonHost(name)
+        host.on_stop_signal = exit_by_deadline
+        code = asyncio.run(host.serve())
         flush(2.0)
+        exit_without_stragglers(code)
         if code:
             raise CommandError(f"Daemon host exited with code {code}", returncode=code)
 

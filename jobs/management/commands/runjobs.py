@@ -6,6 +6,8 @@ from django.core.management.base import BaseCommand, CommandError
 from jobs.runner import Worker
 from orchestrator.dbcheck import require_database
 from orchestrator.dbtag import tag_connection
+from orchestrator.live.publisher import flush
+from orchestrator.threadpool import exit_by_deadline, exit_without_stragglers
 
 # Channel messages are never encrypted here, yet channels_redis imports cryptography's Fernet when
 # present, which loads OpenSSL and Rust bindings: ~7 MB in every host and worker. Mark it missing.
@@ -36,6 +38,15 @@ class Command(BaseCommand):
         tag_connection("runjobs", relaxed_commits=True)
         require_database()
         worker = Worker(concurrency=concurrency, once=once, max_jobs=max_jobs)
-        signal.signal(signal.SIGTERM, worker.request_stop)
-        signal.signal(signal.SIGINT, worker.request_stop)
+
+        def stop(*_):
+            worker.request_stop()
+            exit_by_deadline()
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
         worker.run()
+        # Live pushes of the jobs it just ended still go out; then no thread still in a call (a Stash
+        # request in a library's own pool) holds up the exit.
+        flush(2.0)
+        exit_without_stragglers(0)

@@ -1,0 +1,47 @@
+"""Lease fencing (issue 14, item 15): a daemon's status writes, job launches and log lines carry its host's
+lease token (in the same statement, or in a transaction holding the row's lock), so a host that lost
+its lease changes nothing."""
+
+import time
+
+import pytest
+from asgiref.sync import async_to_sync
+
+from daemons import services
+from daemons.lease import Lease
+from daemons.models import Daemon, DaemonJobHistory, DaemonLog
+from daemons.registry import get_kind
+from jobs.models import Job
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def hosted(daemon, token: str):
+    Daemon.objects.filter(pk=daemon.pk).update(lease_owner=token)
+    lease = Lease("ours", renewed_at=time.monotonic())
+    return get_kind("test")(daemon.pk, daemon.name, services.effective_config(daemon), lease)
+
+
+def test_without_the_lease_no_status_is_written_and_no_job_launched(daemon):
+    subject = hosted(daemon, "another-host")
+    with pytest.raises(services.LeaseLost):
+        async_to_sync(subject.update_status)("Checking")
+    with pytest.raises(services.LeaseLost):
+        async_to_sync(subject.launch_job)("test", {"steps": 1}, reason="r")
+    with pytest.raises(services.LeaseLost):
+        async_to_sync(subject.log)("INFO", "Still here")
+    with pytest.raises(services.LeaseLost):
+        async_to_sync(subject.run_step)()
+    d = Daemon.objects.get(pk=daemon.pk)
+    assert d.current_status is None and d.status_next_at is None
+    assert not Job.objects.exists()
+    assert not DaemonJobHistory.objects.exists()
+    assert not DaemonLog.objects.exists()
+
+
+def test_with_the_lease_statuses_and_launches_go_through(daemon):
+    subject = hosted(daemon, "ours")
+    async_to_sync(subject.update_status)("Checking")
+    job = async_to_sync(subject.launch_job)("test", {"steps": 1}, reason="r")
+    assert Daemon.objects.get(pk=daemon.pk).current_status == "Checking"
+    assert list(DaemonJobHistory.objects.values_list("job_uuid", "action")) == [(job.pk, "LAUNCHED")]
