@@ -273,3 +273,11 @@ IDEMPOTENT = frozenset(
         "FindStudiosByName",
     }
 )
+
+# Subscriptions travel over a WebSocket (stash/connection/subscription.py), never through
+# StashClient.execute; the contract tests validate them against Stash's schema like the documents above.
+JOBS_SUBSCRIBE = f"""
+subscription JobsSubscribe {{ jobsSubscribe {{ type job {{ {JOB_FIELDS} }} }} }}
+"""
+
+SUBSCRIPTIONS = {"JobsSubscribe": JOBS_SUBSCRIBE}

@@ -23,6 +23,7 @@ enum CriterionModifier {
 }
 
 enum JobStatus { READY RUNNING FINISHED STOPPING CANCELLED FAILED }
+enum JobStatusUpdateType { ADD REMOVE UPDATE }
 
 enum GenderEnum { MALE FEMALE TRANSGENDER_MALE TRANSGENDER_FEMALE INTERSEX NON_BINARY }
 
@@ -207,6 +208,8 @@ type Job {
   error: String
 }
 
+type JobStatusUpdate { type: JobStatusUpdateType! job: Job! }
+
 type Fingerprint { type: String! value: String! }
 
 type VideoFile {
@@ -361,6 +364,10 @@ type Mutation {
   tagCreate(input: TagCreateInput!): Tag
   performerCreate(input: PerformerCreateInput!): Performer
   studioCreate(input: StudioCreateInput!): Studio
+}
+
+type Subscription {
+  jobsSubscribe: JobStatusUpdate!
 }
 """
 

@@ -33,6 +33,7 @@ class Knobs:
     fail_next_job: str | None = None  # the error message the next job to start fails with
     fail_next_job_at: float = 0.5  # how far (0-1) that job gets first
     failing_generation: frozenset = frozenset()  # scene ids whose generation "errors" (job still finishes)
+    refuse_subscriptions: bool = False  # WebSocket upgrades on /graphql answered 400 (no subscriptions)
 
 
 class Store:
