@@ -7,8 +7,15 @@ the generation (the job sends stopJob, so Stash really stops) and record why. Ge
 a later cycle. `generated` is set by the job from what Stash reports, never by this daemon. After a
 restart it adopts the generation it had started, unless Stash no longer knows that job or (Stash having
 restarted too) its id now names another job: that generation is lost, failed with the reason, not watched.
+
+Seeing a scan within 2 s: while a generation runs, Stash's job events (jobsSubscribe) end the wait as
+soon as a scan is queued in Stash, and each (re)connect of the subscription makes it read the queue
+again; while the subscription is down it reads Stash's queue every SCAN_POLL_SECONDS instead of every
+`monitor_interval_seconds`. A new job of ours (a `stash_scan`) ends the wait too (the jobs.created
+wake-up).
 """
 
+import time
 from datetime import timedelta
 
 from django.utils import timezone
@@ -21,12 +28,16 @@ from jobs.services import fail_lost_job
 from orchestrator import wakeups
 from orchestrator.typed import Field, Schema
 from stash.connection.config import get_client
-from stash.connection.follow import busy_queue, changed_identity, is_scan
+from stash.connection.follow import BUSY, busy_queue, changed_identity, is_scan
+from stash.connection.subscription import ADD, OPEN, UPDATE, JobEvent, JobEvents
 from stash.scenes.generation import scenes_need_generation, scenes_to_generate
 
 # While our jobs keep it waiting: how often it asks whether they are over, the fallback of the job-end
 # wake-up (also for a job whose worker died, which stops counting when its heartbeat goes stale).
 IDLE_CHECK_SECONDS = 5.0
+# While a generation runs and Stash's job events are unavailable: how often Stash's queue is asked for
+# scans (a scan started in Stash is to be seen within 2 s).
+SCAN_POLL_SECONDS = 1.0
 
 
 def _stash_queue() -> list[dict]:
@@ -71,16 +82,49 @@ class AutoStashGenerationDaemon(BaseDaemon):
         )
     )
 
-    listens_to = (wakeups.JOB_ENDED, wakeups.SCENES)
+    listens_to = (wakeups.JOB_ENDED, wakeups.SCENES, wakeups.JOB_CREATED)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Whether this daemon cancelled the watched generation (for a scan).
         self.cancelled = False
+        # Stash's job events while a generation is watched (None otherwise), and when progress was logged.
+        self.stash_events: JobEvents | None = None
+        self._progress_logged_at = float("-inf")
+
+    async def run(self):
+        try:
+            await super().run()
+        finally:
+            self.stop_stash_events()
+
+    def wanted(self, topic: str, key: str) -> bool:
+        # A job created while a generation runs may be a scan of ours: look at once.
+        if topic == wakeups.JOB_CREATED:
+            return self.watching is not None and not self.cancelled
+        return super().wanted(topic, key)
+
+    async def start_stash_events(self):
+        if self.stash_events is None:
+            client = await in_thread(get_client)  # may read the Settings row
+            self.stash_events = JobEvents(client, self.stash_event).start()
+
+    def stop_stash_events(self):
+        events, self.stash_events = self.stash_events, None
+        if events is not None:
+            events.close(wait=False)  # its thread ends on its own; the loop must not block on it
+
+    def stash_event(self, event: JobEvent):
+        """On the subscription's thread: a scan queued in Stash, or a (re)connect after which the queue
+        must be read again (events were missed meanwhile), ends the wait."""
+        job = event.job or {}
+        if event.kind == OPEN or (event.kind in (ADD, UPDATE) and job.get("status") in BUSY and is_scan(job)):
+            self.wake_from_thread()
 
     async def step(self) -> float:
         if self.watching is not None:
             return await self.monitor()
+        self.stop_stash_events()
         # After a restart, watch the generation this daemon already started instead of starting another.
         adopted = await self.active_jobs("stash_generate")
         if adopted and not await self.lost(adopted[0]):
@@ -147,16 +191,21 @@ class AutoStashGenerationDaemon(BaseDaemon):
         """Check the watched generation: its end, or (once) a scan that calls for cancelling it."""
         finished = await self.watched_end()
         if finished is not None:
+            self.stop_stash_events()
             await self.generation_ended(finished)
             return await self.rest("Generation cycle complete, sleeping for {n} seconds")
         job = self.watching
-        if job.progress:
+        interval = self.config["monitor_interval_seconds"]
+        if job.progress and time.monotonic() - self._progress_logged_at >= interval:
+            self._progress_logged_at = time.monotonic()
             await self.log("DEBUG", f"Generation job progress: {job.progress:.0f}%")
         if self.cancelled:
             return POLL_SECONDS
+        await self.start_stash_events()
         scans = await in_thread(_scans_in_progress)
         if not scans:
-            return self.config["monitor_interval_seconds"]
+            return interval if self.stash_events.live.is_set() else min(interval, SCAN_POLL_SECONDS)
+        self.stop_stash_events()
         await self.log("INFO", f"Detected {len(scans)} scan jobs, cancelling generation job {job.pk}")
         await self.update_status("Cancelling generation due to scan jobs", job_id=job.pk, job_type=job.type)
         await self.cancel_job(job, "Cancelled due to detected scan jobs: " + ", ".join(scans))

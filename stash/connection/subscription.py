@@ -96,12 +96,15 @@ class JobEvents:
         self._thread.start()
         return self
 
-    def close(self):
+    def close(self, wait: bool = True):
+        """End the subscription; with `wait`, until its thread is over."""
         self._closed.set()
         socket = self._socket
-        if socket is not None:
+        if socket is not None and wait:
             socket.close()
-        if self._thread is not None and self._thread is not threading.current_thread():
+        elif socket is not None:  # the close handshake may take a moment: not on the caller's time
+            threading.Thread(target=socket.close, name="stash-job-events-close", daemon=True).start()
+        if wait and self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=self.open_timeout + 2)
 
     def get(self, timeout: float) -> JobEvent | None:
