@@ -1,7 +1,8 @@
 """Run the benchmarks (`make bench`): `bench/run.py` runs them all, `bench/run.py <name> …` some.
 
 Issue 2: the live path, job claims, memory. Issue 3: the generation check and Stash sync throughput.
-Issue 12: how fast daemons react to a job's end and idle workers pick up a new job.
+Issue 12: how fast daemons react to a job's end and idle workers pick up a new job. Issue 13: Stash's
+job events (a Stash job update on our dashboard, a scan in Stash seen by the generation daemon).
 
 Each result is printed on stdout as `BENCH <name> <value> <unit>`; progress and details go to stderr.
 All benchmarks share one fresh PostgreSQL database and one Redis channel prefix (see bench/common.py),
@@ -27,6 +28,8 @@ BENCHMARKS = (
     "stash_sync",
     "daemon_reaction",
     "job_pickup",
+    "stash_job_event",
+    "stash_scan_detect",
 )
 
 
