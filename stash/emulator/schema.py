@@ -68,6 +68,7 @@ input TagFilterType {
   OR: TagFilterType
   NOT: TagFilterType
   name: StringCriterionInput
+  aliases: StringCriterionInput
   created_at: TimestampCriterionInput
   updated_at: TimestampCriterionInput
 }
@@ -86,6 +87,7 @@ input StudioFilterType {
   OR: StudioFilterType
   NOT: StudioFilterType
   name: StringCriterionInput
+  aliases: StringCriterionInput
   created_at: TimestampCriterionInput
   updated_at: TimestampCriterionInput
 }
