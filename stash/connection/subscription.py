@@ -9,10 +9,12 @@ the socket is down, so a user reads Stash once (findJob / jobQueue) on every OPE
 read. While it is down the user polls as before, and the thread reconnects with backoff.
 
 Both transports of Stash's gqlgen server are spoken: `graphql-transport-ws`, preferred, and the older
-`graphql-ws`. With the former, a ping sent after the subscribe is answered only once gqlgen handled
-the subscribe (one socket's messages are handled in order), so OPEN means no later event can be missed.
-The older one has no such barrier: an event in the instant between our read and the subscription's
-registration can be missed, which the user's slow poll while live still catches. The socket is
+`graphql-ws`. gqlgen acknowledges no subscribe, so with the former OPEN waits for the pong of a ping
+sent after the subscribe: gqlgen reads one socket's messages in order, so by then it has started the
+subscription (the emulator has registered it; in Stash the resolver that registers it runs on its own
+goroutine, so this is very likely but not certain). With the older protocol OPEN follows the start at
+once. Either way an event in the instant between the reconciliation read and the registration can be
+missed; the user's slow poll while live (Follow.live_poll_seconds) catches that. The socket is
 authenticated like every request, with the `ApiKey` header.
 """
 
@@ -89,7 +91,8 @@ class JobEvents:
         return self.start()
 
     def __exit__(self, *exc):
-        self.close()
+        # Not waiting: a connect under way (a Stash that does not answer) must not delay the caller.
+        self.close(wait=False)
 
     def start(self) -> "JobEvents":
         self._thread = threading.Thread(target=self._run, name="stash-job-events", daemon=True)

@@ -9,7 +9,8 @@ restart, which also forgets the queue, the history and the running job.
 
 Subscribers (`jobsSubscribe`, served by websocket.py) hear of a job as Stash's manager tells them:
 ADD when it is queued; UPDATE at once when its status becomes RUNNING or STOPPING; UPDATE for progress
-and sub-task changes, throttled per job (see UPDATE_THROTTLE_SECONDS); REMOVE when it leaves the queue
+and sub-task changes, throttled per job (at most one per UPDATE_THROTTLE_SECONDS, the latest state sent
+when the window closes); REMOVE when it leaves the queue
 ended, carrying its final status (Stash sends no UPDATE for FINISHED/FAILED/CANCELLED). A new subscriber
 is not told the current queue, and a restart drops every subscription (Stash's sockets die with it).
 """
@@ -32,11 +33,12 @@ GRAVEYARD_SIZE = 10
 TICK_SECONDS = 0.05
 COUNTING_SECONDS = 0.3  # at most this long (a tenth of the run) with progress null, as Stash while counting
 ADD, UPDATE, REMOVE = "ADD", "UPDATE", "REMOVE"
-# Stash's manager throttles progress notifications (pkg/job/manager.go `updateThrottleLimit`, 100 ms as
-# we know its source): a progress change less than this after the job's last notified one is recorded
-# but not sent; the next change after the window carries it. Our assumption, from memory of that file:
-# leading edge only, no trailing send (a job's final state comes with its REMOVE anyway). Status changes
-# (RUNNING, STOPPING) are sent at once.
+# Stash's manager throttles progress notifications (pkg/job: `updateThrottleLimit`, 100 ms): a change less
+# than this after the job's last notified one is not sent at once; one pending send goes out when the
+# window closes, with the state then, so the latest progress is never held back for long. This is our
+# reading of Stash's source, from memory (not checked against a checkout here): if Stash in fact drops
+# changes inside the window, the only difference a client sees is a later last-progress UPDATE. Status
+# changes (RUNNING, STOPPING) are sent at once; the final state comes with REMOVE.
 UPDATE_THROTTLE_SECONDS = 0.1
 
 
@@ -54,6 +56,7 @@ class Job:
     end_time: str | None = None
     error: str | None = None
     notified_at: float = float("-inf")  # monotonic time of the last UPDATE sent (the throttle)
+    pending: threading.Timer | None = field(default=None, repr=False)  # the throttled send to come
 
     def snapshot(self) -> "Job":
         """A copy for a response, as Stash's GetJob returns a copy: later changes do not leak into it."""
@@ -171,15 +174,33 @@ class JobQueue:
         """Tell every subscription (lock held, as Stash's manager does)."""
         if kind == UPDATE:
             job.notified_at = time.monotonic()
+            job.pending = None  # this send carries what a pending one would have
         for events in self.subscribers:
             events.put((kind, job.snapshot()))
 
     def _progressed(self, job: Job):
-        """A progress or sub-task change (lock held): notified unless throttled."""
-        if time.monotonic() - job.notified_at >= UPDATE_THROTTLE_SECONDS:
+        """A progress or sub-task change (lock held): notified now, or when the throttle window closes."""
+        wait = job.notified_at + UPDATE_THROTTLE_SECONDS - time.monotonic()
+        if wait <= 0:
             self._notify(UPDATE, job)
+        elif job.pending is None:
+            timer = job.pending = threading.Timer(wait, lambda: self._send_pending(job, timer))
+            timer.daemon = True
+            timer.start()
+
+    def _send_pending(self, job: Job, timer):
+        with self.lock:
+            # A send in between (a status change, or a change once the window had closed) took its place.
+            if job.pending is not timer:
+                return
+            job.pending = None
+            if job in self.queue and job.status in (RUNNING, STOPPING) and job.epoch == self.epoch:
+                self._notify(UPDATE, job)
 
     def _bury(self, job: Job):
+        if job.pending is not None:  # its end is sent with REMOVE
+            job.pending.cancel()
+            job.pending = None
         job.sub_tasks = []
         if job in self.queue:
             self.queue.remove(job)

@@ -8,8 +8,9 @@ Both of gqlgen's transports (github.com/99designs/gqlgen graphql/handler/transpo
 - `graphql-ws` (the older one, also chosen when the client names no subprotocol, as gqlgen does):
   connection_init → connection_ack + ka; start → data … complete, or error; stop ends one;
   connection_error then close for a refused init; connection_terminate closes.
-gqlgen keeps no order between the HTTP and the socket; the messages of one socket are handled in order,
-so a ping sent after a subscribe is answered only once the subscription is registered.
+The messages of one socket are handled in order, here and in gqlgen, so a ping sent after a subscribe
+is answered once the subscription is registered (here certainly; in gqlgen the registering resolver
+runs on a goroutine of its own).
 
 Authentication: Stash checks the upgrade request like any other (`ApiKey` header or `?apikey=`); a
 wrong key gets 401 before the upgrade. The emulator also takes the key from connection_init's payload

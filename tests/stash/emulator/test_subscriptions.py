@@ -113,11 +113,14 @@ def test_progress_updates_are_throttled_per_job(emulator):
         job_id = generate(emulator)
         events = events_until_removed(ws, job_id)
     progress_times = [t for t, e in events if e["type"] == "UPDATE" and e["job"]["progress"] is not None]
-    gaps = [b - a for a, b in zip(progress_times, progress_times[1:], strict=False)]
-    # The emulator's jobs move every 50 ms; Stash sends at most one update per job per 100 ms. Receive
-    # times jitter a little on a loaded machine, so allow some slack below the limit.
-    assert gaps and min(gaps) > UPDATE_THROTTLE_SECONDS * 0.5
+    gaps = sorted(b - a for a, b in zip(progress_times, progress_times[1:], strict=False))
+    # The emulator's jobs move every 50 ms (20 changes a second); Stash sends at most one update per job
+    # per 100 ms. Receive times jitter on a loaded machine, so the count and the median gap are checked,
+    # not the smallest gap.
     assert len(progress_times) <= 1.0 / UPDATE_THROTTLE_SECONDS + 3
+    assert len(gaps) >= 4 and gaps[len(gaps) // 2] >= UPDATE_THROTTLE_SECONDS * 0.9
+    # The last progress before the end is not held back: the throttled send comes when the window closes.
+    assert events[-2][1]["job"]["progress"] > 0.8
 
 
 def test_a_ready_job_stopped_is_removed_cancelled_and_a_running_one_updates_to_stopping(emulator):
