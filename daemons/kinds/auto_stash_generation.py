@@ -8,11 +8,12 @@ a later cycle. `generated` is set by the job from what Stash reports, never by t
 restart it adopts the generation it had started, unless Stash no longer knows that job or (Stash having
 restarted too) its id now names another job: that generation is lost, failed with the reason, not watched.
 
-Seeing a scan within 2 s: while a generation runs, Stash's job events (jobsSubscribe) end the wait as
+Following Stash's queue: while a generation runs, Stash's job events (jobsSubscribe) end the wait as
 soon as a scan is queued in Stash, and each (re)connect of the subscription makes it read the queue
 again; while the subscription is down it reads Stash's queue every SCAN_POLL_SECONDS instead of every
-`monitor_interval_seconds`. A new job of ours (a `stash_scan`) ends the wait too (the jobs.created
-wake-up).
+`monitor_interval_seconds` (a scan started in Stash is to be seen within 2 s). A new job of ours (a
+`stash_scan`) ends the wait too (the jobs.created wake-up). While only Stash's queue keeps it from
+starting (a scan someone started there), a job leaving that queue ends the wait, not the interval.
 """
 
 import time
@@ -29,7 +30,7 @@ from orchestrator import wakeups
 from orchestrator.typed import Field, Schema
 from stash.connection.config import get_client
 from stash.connection.follow import BUSY, busy_queue, changed_identity, is_scan
-from stash.connection.subscription import ADD, OPEN, UPDATE, JobEvent, JobEvents
+from stash.connection.subscription import ADD, OPEN, REMOVE, UPDATE, JobEvent, JobEvents
 from stash.scenes.generation import scenes_need_generation, scenes_to_generate
 
 # While our jobs keep it waiting: how often it asks whether they are over, the fallback of the job-end
@@ -115,16 +116,21 @@ class AutoStashGenerationDaemon(BaseDaemon):
             events.close(wait=False)  # its thread ends on its own; the loop must not block on it
 
     def stash_event(self, event: JobEvent):
-        """On the subscription's thread: a scan queued in Stash, or a (re)connect after which the queue
-        must be read again (events were missed meanwhile), ends the wait."""
+        """On the subscription's thread. While a generation runs, a scan queued in Stash ends the wait;
+        while only Stash's queue keeps it waiting, a job leaving that queue does. A (re)connect always
+        does: events were missed meanwhile, the next step reads the queue again."""
         job = event.job or {}
-        if event.kind == OPEN or (event.kind in (ADD, UPDATE) and job.get("status") in BUSY and is_scan(job)):
+        if event.kind == OPEN:
+            self.wake_from_thread()
+        elif self.watching is not None:
+            if not self.cancelled and event.kind in (ADD, UPDATE) and job.get("status") in BUSY and is_scan(job):
+                self.wake_from_thread()
+        elif event.kind == REMOVE:
             self.wake_from_thread()
 
     async def step(self) -> float:
         if self.watching is not None:
             return await self.monitor()
-        self.stop_stash_events()
         # After a restart, watch the generation this daemon already started instead of starting another.
         adopted = await self.active_jobs("stash_generate")
         if adopted and not await self.lost(adopted[0]):
@@ -150,8 +156,13 @@ class AutoStashGenerationDaemon(BaseDaemon):
         return await self.start_monitoring(job)
 
     async def wait_for_jobs(self, active: list[str], stash_busy: list[dict]) -> float:
-        """Wait until our jobs are over (the end of each wakes it), or the interval is up: Stash's own
-        queue announces nothing, so a wait for it alone lasts the interval."""
+        """Wait until our jobs are over (the end of each wakes it), or the interval is up. A wait for
+        Stash's own queue alone ends when a job leaves it (Stash's job events); without them it lasts
+        the interval."""
+        if active:
+            self.stop_stash_events()
+        else:
+            await self.start_stash_events()
         seconds = self.config["job_interval_seconds"]
         what = active + [f"Stash: {job.get('description')}" for job in stash_busy]
         by = clock(timezone.now() + timedelta(seconds=seconds))
@@ -168,6 +179,7 @@ class AutoStashGenerationDaemon(BaseDaemon):
 
     async def rest(self, message: str) -> float:
         """Rest the interval, or until a sync brings scenes to generate."""
+        self.stop_stash_events()
         seconds = self.config["job_interval_seconds"]
         await self.update_status(message.format(n=seconds), level=StatusLevel.WAITING, next_in=seconds)
         return self.rest_until_news(seconds, wakeups.SCENES, ready=scenes_need_generation)

@@ -152,6 +152,25 @@ def test_a_scan_started_in_stash_is_seen_long_before_the_monitor_interval(
     assert "Stash job" in history(job)[1][1]
 
 
+def test_generation_waiting_for_a_scan_started_in_stash_starts_when_it_ends_not_after_the_interval(
+    stash_emulator, stash_env, processes, worker
+):
+    mirror_with_ungenerated(stash_emulator)
+    stash_emulator.control("durations", {"scan_seconds": 300, "generate_seconds": 0.5})
+    scan = stash_emulator.control("scan", {})["job_id"]  # someone scans in Stash's own UI
+    host(processes, stash_env, GENERATION, job_interval_seconds=3600)
+    wait_for(
+        lambda: (Daemon.objects.get(name=GENERATION).current_status or "").startswith("Jobs are running"),
+        20,
+        message="the daemon to wait for Stash's queue",
+    )
+    assert not daemon_jobs(GENERATION, "stash_generate").exists()
+    get_client().stop_job(scan)  # the scan ends (stopped in Stash's UI, say): it leaves Stash's queue
+    wait_for(lambda: stash_emulator.store.jobs.find(int(scan)).status == "CANCELLED", 30, message="the scan's end")
+    # Stash's job events tell the daemon the queue emptied: it starts at once, not in an hour.
+    wait_for(lambda: daemon_jobs(GENERATION, "stash_generate").exists(), 30, message="generation after the scan")
+
+
 def test_stopping_mid_job_clears_the_status_and_a_restart_adopts_the_job(stash_emulator, stash_env, processes, worker):
     mirror_with_ungenerated(stash_emulator)
     stash_emulator.control("durations", {"generate_seconds": 4})
