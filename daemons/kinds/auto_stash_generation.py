@@ -109,6 +109,8 @@ class AutoStashGenerationDaemon(BaseDaemon):
         if self.stash_events is None:
             client = await in_thread(get_client)  # may read the Settings row
             self.stash_events = JobEvents(client, self.stash_event).start()
+            # A moment for it to come up, so this step already knows whether its wait may be long.
+            await in_thread(self.stash_events.live.wait, SCAN_POLL_SECONDS)
 
     def stop_stash_events(self):
         events, self.stash_events = self.stash_events, None
