@@ -161,6 +161,7 @@ class JobQueue:
                 "queue": [{"id": j.id, "status": j.status, "description": j.description} for j in self.queue],
                 "finished": [{"id": j.id, "status": j.status} for j in self.graveyard],
                 "last_id": self.last_id,
+                "subscriptions": len(self.subscribers),
             }
 
     # --- the worker ----------------------------------------------------------------------------

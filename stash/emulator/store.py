@@ -290,6 +290,7 @@ class Store:
                     "generate_seconds": self.knobs.generate_seconds,
                     "fail_next_job": self.knobs.fail_next_job,
                     "failing_generation": sorted(self.knobs.failing_generation),
+                    "refuse_subscriptions": self.knobs.refuse_subscriptions,
                 },
                 "jobs": self.jobs.summary(),
                 "log": list(self.log)[-50:],
