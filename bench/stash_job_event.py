@@ -25,7 +25,7 @@ def run(bench: Bench):
     from jobs.models import Job
     from jobs.services import create_job
 
-    started = []
+    started, clients = [], None
     try:
         url, emulator = start_emulator(bench, "emulator-job-event", scenes=50)
         started.append(emulator)
@@ -43,6 +43,7 @@ def run(bench: Bench):
             time.sleep(0.5)  # the last pushes on their way to the client
             updates = _stash_updates(feed.snapshot())
     finally:
+        bench.stop(clients.procs if clients else [])  # first, so daphne's exit is not a socket error
         bench.stop(started)
     job.refresh_from_db()
     Job.objects.all().delete()

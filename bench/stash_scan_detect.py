@@ -33,7 +33,7 @@ def run(bench: Bench):
     from jobs.models import Job
 
     daemon = services.update_configuration(Daemon.objects.get(name="auto_stash_generation"), CONFIG, partial=True)
-    started = []
+    started, clients = [], None
     try:
         url, emulator = start_emulator(bench, "emulator-scan-detect", scenes=50)
         started.append(emulator)
@@ -57,6 +57,7 @@ def run(bench: Bench):
             services.stop(daemon)
         time.sleep(0.5)  # the last status on its way to the client
     finally:
+        bench.stop(clients.procs if clients else [])  # first, so daphne's exit is not a socket error
         bench.stop(started)
     Job.objects.all().delete()
     statuses = _statuses(clients.results(), daemon.name)
