@@ -193,11 +193,13 @@ class _Follower:
 
     def next(self, current: dict) -> dict:
         """The job's next state: an event about it, or a read once the poll is due or the subscription
-        (re)opened. Returns `current` early when a stop is requested."""
+        (re)opened. Returns `current` early when a stop is requested (and can be sent: not while Stash is
+        unreachable, when the next read comes at the poll)."""
         live = self.events is not None and self.events.live.is_set()
         deadline = time.monotonic() + (self.settings.live_poll_seconds if live else self.settings.poll_seconds)
+        stoppable = self.stop_sent_at is None and current.get("status") != "UNKNOWN"
         while (remaining := deadline - time.monotonic()) > 0:
-            if self.stop_sent_at is None and self.should_stop():
+            if stoppable and self.should_stop():
                 return current
             if self.events is None:
                 time.sleep(min(WAKE_SLICE_SECONDS, remaining))

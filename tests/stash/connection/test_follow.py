@@ -130,3 +130,38 @@ def test_job_events_send_the_api_key_header(stash_emulator, client):
     with JobEvents(StashClient(stash_emulator.url, "wrong"), retry_first=0.2) as events:
         wait_for(lambda: events.last_error, 20, message="a refusal")
         assert "401" in events.last_error and not events.live.is_set()
+
+
+def test_a_stop_requested_while_stash_is_unreachable_waits_for_the_poll_and_gives_up_in_time():
+    from stash.connection.errors import StashUnreachable
+
+    class Unreachable:
+        reads = 0
+
+        def find_job(self, job_id):
+            self.reads += 1
+            raise StashUnreachable("Cannot reach Stash at http://stash.invalid: refused")
+
+    client = Unreachable()
+    settings = Follow(events=False, poll_seconds=0.2, unreachable_seconds=1.0)
+    outcome = {}
+
+    def run():
+        try:
+            follow_stash_job(
+                client,
+                "1",
+                identity={},
+                label="Test",
+                on_progress=lambda *a: None,
+                should_stop=lambda: True,
+                settings=settings,
+            )
+        except StashUnreachable as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(20)
+    assert isinstance(outcome.get("error"), StashUnreachable)  # it did not spin waiting to send the stop
+    assert 3 <= client.reads <= 20  # one read per poll, not one per loop
