@@ -135,6 +135,9 @@ class JobEvents:
                 self._session()
             except (OSError, TimeoutError, InvalidHandshake, InvalidURI, ConnectionClosed, _Refused, ValueError) as exc:
                 self.last_error = _reason(exc)
+            except Exception as exc:  # anything else must not end the thread with `live` still set
+                log.exception("Stash job events from %s failed", self.url)
+                self.last_error = _reason(exc)
             was_live = self.live.is_set()
             if was_live:
                 self.live.clear()
