@@ -40,11 +40,14 @@ def login_cookie(bench: Bench, url: str) -> str:
 
 
 class Clients:
-    """`processes` client processes (bench/wsclient.py) with `per_process` sockets each."""
+    """`processes` client processes (bench/wsclient.py) with `per_process` sockets each, subscribed to the
+    live group `subscribe`."""
 
-    def __init__(self, bench: Bench, url: str, cookie: str, processes: int, per_process: int, max_messages=0):
+    def __init__(
+        self, bench: Bench, url: str, cookie: str, processes: int, per_process: int, max_messages=0, subscribe="daemons"
+    ):
         self.bench = bench
-        self.ws_url = url.replace("http://", "ws://") + "/ws/live/?subscribe=daemons"
+        self.ws_url = url.replace("http://", "ws://") + f"/ws/live/?subscribe={subscribe}"
         self.origin = url
         self.env = {**bench.env, "BENCH_COOKIE": cookie}
         # A directory per group, so that no earlier benchmark's ".ready" marker is taken for this one's.

@@ -1,8 +1,9 @@
 """Run the benchmarks (`make bench`): `bench/run.py` runs them all, `bench/run.py <name> …` some.
 
 Issue 2: the live path, job claims, memory. Issue 3: the generation check and Stash sync throughput.
-Issue 12: how fast daemons react to a job's end and idle workers pick up a new job. Issue 16: the
-Activity page and a daemon's timeline over a year of history.
+Issue 12: how fast daemons react to a job's end and idle workers pick up a new job. Issue 13: Stash's
+job events (a Stash job update on our dashboard, a scan in Stash seen by the generation daemon). Issue 16:
+the Activity page and a daemon's timeline over a year of history.
 
 Each result is printed on stdout as `BENCH <name> <value> <unit>`; progress and details go to stderr.
 All benchmarks share one fresh PostgreSQL database and one Redis channel prefix (see bench/common.py),
@@ -29,6 +30,8 @@ BENCHMARKS = (
     "daemon_reaction",
     "job_pickup",
     "history",
+    "stash_job_event",
+    "stash_scan_detect",
 )
 
 

@@ -1,4 +1,4 @@
-"""A benchmark WebSocket client process: N authenticated sockets on /ws/live/?subscribe=daemons.
+"""A benchmark WebSocket client process: N authenticated sockets on /ws/live/?subscribe=<groups> (WS_URL).
 
     wsclient.py WS_URL ORIGIN OUT --sockets N [--max-messages M]     (the session cookie in BENCH_COOKIE)
 

@@ -140,6 +140,7 @@ class BaseDaemon:
         self.stash_failures = Backoff(first=settings.STASH_RETRY_FIRST_SECONDS)
         self._stopping = False
         self._wake = asyncio.Event()
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop of the steps (wake_from_thread)
         # The rest under way, if it may end early; the wake-ups heard since the current step began.
         self.resting: Rest | None = None
         self._news: set[tuple[str, str]] = set()
@@ -183,6 +184,7 @@ class BaseDaemon:
         # Before the step's checks: a stop, a new configuration or a wake-up from now on ends the wait
         # that follows this step (sleep() finds the event set, or the news, and returns at once).
         self._wake.clear()
+        self._loop = asyncio.get_running_loop()
         news, self._news = self._news, set()
         self._spoke = False
         try:
@@ -262,6 +264,17 @@ class BaseDaemon:
         except TimeoutError:
             pass
         return self.running
+
+    def wake_from_thread(self):
+        """End the wait after the current (or next) step from another thread, e.g. on a Stash job event:
+        the next step then checks at once."""
+        loop = self._loop
+        if loop is None:
+            return
+        try:
+            loop.call_soon_threadsafe(self._wake.set)
+        except RuntimeError:  # the loop is closed: the daemon has stopped
+            pass
 
     def heard(self, topic: str, key: str):
         """A wake-up (called in the loop's thread): kept for the next step; ends the wait if it is for it."""

@@ -7,8 +7,16 @@ the generation (the job sends stopJob, so Stash really stops) and record why. Ge
 a later cycle. `generated` is set by the job from what Stash reports, never by this daemon. After a
 restart it adopts the generation it had started, unless Stash no longer knows that job or (Stash having
 restarted too) its id now names another job: that generation is lost, failed with the reason, not watched.
+
+Following Stash's queue: while a generation runs, Stash's job events (jobsSubscribe) end the wait as
+soon as a scan is queued in Stash, and each (re)connect of the subscription makes it read the queue
+again; while the subscription is down it reads Stash's queue every SCAN_POLL_SECONDS instead of every
+`monitor_interval_seconds` (a scan started in Stash is to be seen within 2 s). A new job of ours (a
+`stash_scan`) ends the wait too (the jobs.created wake-up). While only Stash's queue keeps it from
+starting (a scan someone started there), a job leaving that queue ends the wait, not the interval.
 """
 
+import time
 from datetime import timedelta
 
 from django.utils import timezone
@@ -21,12 +29,16 @@ from jobs.services import fail_lost_job
 from orchestrator import wakeups
 from orchestrator.typed import Field, Schema
 from stash.connection.config import get_client
-from stash.connection.follow import busy_queue, changed_identity, is_scan
+from stash.connection.follow import BUSY, busy_queue, changed_identity, is_scan
+from stash.connection.subscription import ADD, OPEN, REMOVE, UPDATE, JobEvent, JobEvents
 from stash.scenes.generation import scenes_need_generation, scenes_to_generate
 
 # While our jobs keep it waiting: how often it asks whether they are over, the fallback of the job-end
 # wake-up (also for a job whose worker died, which stops counting when its heartbeat goes stale).
 IDLE_CHECK_SECONDS = 5.0
+# While a generation runs and Stash's job events are unavailable: how often Stash's queue is asked for
+# scans (a scan started in Stash is to be seen within 2 s).
+SCAN_POLL_SECONDS = 1.0
 
 
 def _stash_queue() -> list[dict]:
@@ -71,12 +83,52 @@ class AutoStashGenerationDaemon(BaseDaemon):
         )
     )
 
-    listens_to = (wakeups.JOB_ENDED, wakeups.SCENES)
+    listens_to = (wakeups.JOB_ENDED, wakeups.SCENES, wakeups.JOB_CREATED)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         # Whether this daemon cancelled the watched generation (for a scan).
         self.cancelled = False
+        # Stash's job events while a generation is watched (None otherwise), and when progress was logged.
+        self.stash_events: JobEvents | None = None
+        self._progress_logged_at = float("-inf")
+
+    async def run(self):
+        try:
+            await super().run()
+        finally:
+            self.stop_stash_events()
+
+    def wanted(self, topic: str, key: str) -> bool:
+        # A job created while a generation runs may be a scan of ours: look at once.
+        if topic == wakeups.JOB_CREATED:
+            return self.watching is not None and not self.cancelled
+        return super().wanted(topic, key)
+
+    async def start_stash_events(self):
+        if self.stash_events is None:
+            client = await in_thread(get_client)  # may read the Settings row
+            self.stash_events = JobEvents(client, self.stash_event).start()
+            # A moment for it to come up, so this step already knows whether its wait may be long.
+            await in_thread(self.stash_events.live.wait, SCAN_POLL_SECONDS)
+
+    def stop_stash_events(self):
+        events, self.stash_events = self.stash_events, None
+        if events is not None:
+            events.close(wait=False)  # its thread ends on its own; the loop must not block on it
+
+    def stash_event(self, event: JobEvent):
+        """On the subscription's thread. While a generation runs, a scan queued in Stash ends the wait;
+        while only Stash's queue keeps it waiting, a job leaving that queue does. A (re)connect always
+        does: events were missed meanwhile, the next step reads the queue again."""
+        job = event.job or {}
+        if event.kind == OPEN:
+            self.wake_from_thread()
+        elif self.watching is not None:
+            if not self.cancelled and event.kind in (ADD, UPDATE) and job.get("status") in BUSY and is_scan(job):
+                self.wake_from_thread()
+        elif event.kind == REMOVE:
+            self.wake_from_thread()
 
     async def step(self) -> float:
         if self.watching is not None:
@@ -106,8 +158,13 @@ class AutoStashGenerationDaemon(BaseDaemon):
         return await self.start_monitoring(job)
 
     async def wait_for_jobs(self, active: list[str], stash_busy: list[dict]) -> float:
-        """Wait until our jobs are over (the end of each wakes it), or the interval is up: Stash's own
-        queue announces nothing, so a wait for it alone lasts the interval."""
+        """Wait until our jobs are over (the end of each wakes it), or the interval is up. A wait for
+        Stash's own queue alone ends when a job leaves it (Stash's job events); without them it lasts
+        the interval."""
+        if active:
+            self.stop_stash_events()
+        else:
+            await self.start_stash_events()
         seconds = self.config["job_interval_seconds"]
         what = active + [f"Stash: {job.get('description')}" for job in stash_busy]
         by = clock(timezone.now() + timedelta(seconds=seconds))
@@ -124,6 +181,7 @@ class AutoStashGenerationDaemon(BaseDaemon):
 
     async def rest(self, message: str) -> float:
         """Rest the interval, or until a sync brings scenes to generate."""
+        self.stop_stash_events()
         seconds = self.config["job_interval_seconds"]
         await self.update_status(message.format(n=seconds), level=StatusLevel.WAITING, next_in=seconds)
         return self.rest_until_news(seconds, wakeups.SCENES, ready=scenes_need_generation)
@@ -147,16 +205,21 @@ class AutoStashGenerationDaemon(BaseDaemon):
         """Check the watched generation: its end, or (once) a scan that calls for cancelling it."""
         finished = await self.watched_end()
         if finished is not None:
+            self.stop_stash_events()
             await self.generation_ended(finished)
             return await self.rest("Generation cycle complete, sleeping for {n} seconds")
         job = self.watching
-        if job.progress:
+        interval = self.config["monitor_interval_seconds"]
+        if job.progress and time.monotonic() - self._progress_logged_at >= interval:
+            self._progress_logged_at = time.monotonic()
             await self.log("DEBUG", f"Generation job progress: {job.progress:.0f}%")
         if self.cancelled:
             return POLL_SECONDS
+        await self.start_stash_events()
         scans = await in_thread(_scans_in_progress)
         if not scans:
-            return self.config["monitor_interval_seconds"]
+            return interval if self.stash_events.live.is_set() else min(interval, SCAN_POLL_SECONDS)
+        self.stop_stash_events()
         await self.log("INFO", f"Detected {len(scans)} scan jobs, cancelling generation job {job.pk}")
         await self.update_status("Cancelling generation due to scan jobs", job_id=job.pk, job_type=job.type)
         await self.cancel_job(job, "Cancelled due to detected scan jobs: " + ", ".join(scans))

@@ -185,6 +185,25 @@ query FindTagsByName($name: String!) {
 }
 """
 
+# Stash's create also refuses a tag or studio name that LIKE-matches an alias of another one.
+FIND_TAGS_BY_ALIAS = """
+query FindTagsByAlias($name: String!) {
+  findTags(tag_filter: { aliases: { value: $name, modifier: EQUALS } }, filter: { per_page: -1 }) {
+    count
+    tags { id name aliases }
+  }
+}
+"""
+
+FIND_STUDIOS_BY_ALIAS = """
+query FindStudiosByAlias($name: String!) {
+  findStudios(studio_filter: { aliases: { value: $name, modifier: EQUALS } }, filter: { per_page: -1 }) {
+    count
+    studios { id name aliases }
+  }
+}
+"""
+
 FIND_PERFORMERS_BY_NAME = """
 query FindPerformersByName($name: String!) {
   findPerformers(performer_filter: { name: { value: $name, modifier: EQUALS } }, filter: { per_page: -1 }) {
@@ -248,6 +267,8 @@ DOCUMENTS = {
     "FindTagsByName": FIND_TAGS_BY_NAME,
     "FindPerformersByName": FIND_PERFORMERS_BY_NAME,
     "FindStudiosByName": FIND_STUDIOS_BY_NAME,
+    "FindTagsByAlias": FIND_TAGS_BY_ALIAS,
+    "FindStudiosByAlias": FIND_STUDIOS_BY_ALIAS,
     "TagCreate": TAG_CREATE,
     "PerformerCreate": PERFORMER_CREATE,
     "StudioCreate": STUDIO_CREATE,
@@ -278,5 +299,15 @@ IDEMPOTENT = frozenset(
         "FindTagsByName",
         "FindPerformersByName",
         "FindStudiosByName",
+        "FindTagsByAlias",
+        "FindStudiosByAlias",
     }
 )
+
+# Subscriptions travel over a WebSocket (stash/connection/subscription.py), never through
+# StashClient.execute; the contract tests validate them against Stash's schema like the documents above.
+JOBS_SUBSCRIBE = f"""
+subscription JobsSubscribe {{ jobsSubscribe {{ type job {{ {JOB_FIELDS} }} }} }}
+"""
+
+SUBSCRIPTIONS = {"JobsSubscribe": JOBS_SUBSCRIBE}

@@ -7,7 +7,10 @@ log. The controls:
 - `durations` {scan_seconds, generate_seconds}: how long the next jobs run.
 - `fail-next-job` {error, at}: the next job to start ends FAILED with `error` after `at` (0-1) of its run.
 - `fail-generation` {scene_ids}: generation "errors" for these scenes; the job still FINISHES.
-- `restart`: Stash restarted: the queue, the history and the running job are gone, ids count from 1.
+- `subscriptions` {refuse: bool}: refuse WebSocket upgrades from now on (true), or serve them (false).
+- `drop-subscriptions`: cut every open jobsSubscribe socket (no close frame), as a network cut does.
+- `restart`: Stash restarted: the queue, the history and the running job are gone, ids count from 1;
+  the subscription sockets are cut.
 - `clock` {now} freezes Stash's clock (null: real time again), {advance_seconds} moves a frozen clock.
 - `scan` / `generate` {the ScanMetadataInput / GenerateMetadataInput fields}: a job started from Stash's UI.
 - `seed` {scenes, seed} or {demo: true}: add a generated library.
@@ -51,6 +54,18 @@ def _fail_generation(store, body):
     return {"failing_generation": sorted(ids)}
 
 
+def _subscriptions(store, body):
+    if not isinstance(body.get("refuse"), bool):
+        raise ValueError("refuse must be true or false")
+    with store.lock:
+        store.knobs = replace(store.knobs, refuse_subscriptions=body["refuse"])
+    return {"refuse_subscriptions": store.knobs.refuse_subscriptions}
+
+
+def _drop_subscriptions(store, body):
+    return {"dropped": store.jobs.drop_subscriptions()}
+
+
 def _restart(store, body):
     store.jobs.restart()
     store.note("info", "restarted: job queue and history dropped")
@@ -90,6 +105,8 @@ CONTROLS = {
     "durations": _durations,
     "fail-next-job": _fail_next_job,
     "fail-generation": _fail_generation,
+    "subscriptions": _subscriptions,
+    "drop-subscriptions": _drop_subscriptions,
     "restart": _restart,
     "clock": _clock,
     "scan": _scan,

@@ -17,6 +17,7 @@ import logging
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass, field
+from types import SimpleNamespace
 
 from graphql import GraphQLError, GraphQLNonNull, OperationType, execute_sync, parse, validate
 from graphql.execution.values import get_argument_values, get_variable_values
@@ -164,6 +165,8 @@ def execute(text: str, variables: dict | None, operation_name: str | None, conte
     coerced = get_variable_values(schema(), operation.variable_definitions or (), variables or {})
     if isinstance(coerced, list):
         return 422, _json({"errors": [_error(e, VALIDATION_FAILED) for e in coerced], "data": None})
+    if operation.operation == OperationType.SUBSCRIPTION:
+        return _request_error("subscriptions are served over a WebSocket on /graphql")
     root = schema().mutation_type if operation.operation == OperationType.MUTATION else schema().query_type
     fields = collect_fields(root, operation.selection_set, prepared.fragments, coerced)
     if any(nodes[0].name.value in ("__schema", "__type") for nodes in fields.values()):
@@ -181,6 +184,36 @@ def execute(text: str, variables: dict | None, operation_name: str | None, conte
     if errors:
         return 200, f'{{"errors":{_json(errors)},"data":{data}}}'
     return 200, f'{{"data":{data}}}'
+
+
+def subscription(text: str, variables: dict | None, operation_name: str | None):
+    """Prepare a subscription (the WebSocket transports): ([errors], None) when it cannot run, else
+    ([], project) where project(kind, job, context) is the JSON text of one event's {"data": …}."""
+    if not text:
+        return [{"message": "no operation provided"}], None
+    prepared = prepare(text)
+    if prepared.errors:
+        return prepared.errors, None
+    operation = _operation(prepared, operation_name)
+    if operation is None or operation.operation != OperationType.SUBSCRIPTION:
+        return [{"message": f"operation {operation_name or ''} is not a subscription".replace("  ", " ")}], None
+    coerced = get_variable_values(schema(), operation.variable_definitions or (), variables or {})
+    if isinstance(coerced, list):
+        return [_error(e, VALIDATION_FAILED) for e in coerced], None
+    root = schema().subscription_type
+    fields = collect_fields(root, operation.selection_set, prepared.fragments, coerced)
+    if len(fields) != 1:  # the GraphQL spec: a subscription selects exactly one root field
+        return [{"message": "a subscription must select one top level field"}], None
+    ((key, nodes),) = fields.items()
+    if nodes[0].name.value != "jobsSubscribe":
+        return [{"message": f"the emulator does not serve {nodes[0].name.value}"}], None
+    project = compile_value(root.fields["jobsSubscribe"].type, nodes, prepared.fragments, coerced)
+    label = json.dumps(key)
+
+    def event(kind: str, job, context: Context) -> str:
+        return f'{{"data":{{{label}:{project(SimpleNamespace(type=kind, job=job), context)}}}}}'
+
+    return [], event
 
 
 def _operation(prepared: Prepared, name: str | None) -> OperationDefinitionNode | None:

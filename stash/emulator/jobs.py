@@ -6,8 +6,16 @@ FINISHED, FAILED (with `error`) or CANCELLED. stopJob cancels a READY job at onc
 STOPPING and becomes CANCELLED when its task notices, within one tick. An ended job leaves the queue and
 stays findable only while it is among the last 10 ended. Ids count from 1 and start again at 1 after a
 restart, which also forgets the queue, the history and the running job.
+
+Subscribers (`jobsSubscribe`, served by websocket.py) hear of a job as Stash's manager tells them:
+ADD when it is queued; UPDATE at once when its status becomes RUNNING or STOPPING; UPDATE for progress
+and sub-task changes, throttled per job (at most one per UPDATE_THROTTLE_SECONDS, the latest state sent
+when the window closes); REMOVE when it leaves the queue
+ended, carrying its final status (Stash sends no UPDATE for FINISHED/FAILED/CANCELLED). A new subscriber
+is not told the current queue, and a restart drops every subscription (Stash's sockets die with it).
 """
 
+import queue as queues
 import threading
 import time
 from collections import deque
@@ -24,6 +32,14 @@ READY, RUNNING, STOPPING, FINISHED, CANCELLED, FAILED = (
 GRAVEYARD_SIZE = 10
 TICK_SECONDS = 0.05
 COUNTING_SECONDS = 0.3  # at most this long (a tenth of the run) with progress null, as Stash while counting
+ADD, UPDATE, REMOVE = "ADD", "UPDATE", "REMOVE"
+# Stash's manager throttles progress notifications (pkg/job: `updateThrottleLimit`, 100 ms): a change less
+# than this after the job's last notified one is not sent at once; one pending send goes out when the
+# window closes, with the state then, so the latest progress is never held back for long. This is our
+# reading of Stash's source, from memory (not checked against a checkout here): if Stash in fact drops
+# changes inside the window, the only difference a client sees is a later last-progress UPDATE. Status
+# changes (RUNNING, STOPPING) are sent at once; the final state comes with REMOVE.
+UPDATE_THROTTLE_SECONDS = 0.1
 
 
 @dataclass(eq=False)
@@ -39,6 +55,8 @@ class Job:
     start_time: str | None = None
     end_time: str | None = None
     error: str | None = None
+    notified_at: float = float("-inf")  # monotonic time of the last UPDATE sent (the throttle)
+    pending: threading.Timer | None = field(default=None, repr=False)  # the throttled send to come
 
     def snapshot(self) -> "Job":
         """A copy for a response, as Stash's GetJob returns a copy: later changes do not leak into it."""
@@ -56,6 +74,9 @@ class JobQueue:
         self.epoch = 0
         self._worker: threading.Thread | None = None
         self._closed = False
+        # jobsSubscribe: one queue per subscription, fed (kind, job copy) under the lock, None when the
+        # subscription is dropped (restart, close, the `drop-subscriptions` control).
+        self.subscribers: list[queues.SimpleQueue] = []
 
     # --- what the API offers -------------------------------------------------------------------
 
@@ -64,6 +85,7 @@ class JobQueue:
             self.last_id += 1
             job = Job(self.last_id, description, task, self.store.now_nano(), self.epoch)
             self.queue.append(job)
+            self._notify(ADD, job)
             self._ensure_worker()
             self.wakeup.notify_all()
             return job.id
@@ -91,6 +113,7 @@ class JobQueue:
                 self._bury(job)
             elif job.status == RUNNING:
                 job.status = STOPPING
+                self._notify(UPDATE, job)
                 self.wakeup.notify_all()
 
     def restart(self):
@@ -100,15 +123,37 @@ class JobQueue:
             self.queue = []
             self.graveyard.clear()
             self.last_id = 0
+            self.drop_subscriptions()
             self.wakeup.notify_all()
 
     def close(self):
         with self.lock:
             self._closed = True
             self.epoch += 1
+            self.drop_subscriptions()
             self.wakeup.notify_all()
         if self._worker is not None:
             self._worker.join(timeout=2)
+
+    def subscribe(self) -> queues.SimpleQueue:
+        """A new jobsSubscribe subscription: its queue of (kind, job) events, None once it is dropped."""
+        events = queues.SimpleQueue()
+        with self.lock:
+            self.subscribers.append(events)
+        return events
+
+    def unsubscribe(self, events: queues.SimpleQueue):
+        with self.lock:
+            if events in self.subscribers:
+                self.subscribers.remove(events)
+
+    def drop_subscriptions(self) -> int:
+        """End every subscription, as a Stash restart or a network cut does; returns how many."""
+        with self.lock:
+            dropped, self.subscribers = self.subscribers, []
+        for events in dropped:
+            events.put(None)
+        return len(dropped)
 
     def summary(self) -> dict:
         with self.lock:
@@ -116,6 +161,7 @@ class JobQueue:
                 "queue": [{"id": j.id, "status": j.status, "description": j.description} for j in self.queue],
                 "finished": [{"id": j.id, "status": j.status} for j in self.graveyard],
                 "last_id": self.last_id,
+                "subscriptions": len(self.subscribers),
             }
 
     # --- the worker ----------------------------------------------------------------------------
@@ -125,11 +171,42 @@ class JobQueue:
             self._worker = threading.Thread(target=self._run, name="stash-emulator-jobs", daemon=True)
             self._worker.start()
 
+    def _notify(self, kind: str, job: Job):
+        """Tell every subscription (lock held, as Stash's manager does)."""
+        if kind == UPDATE:
+            job.notified_at = time.monotonic()
+            job.pending = None  # this send carries what a pending one would have
+        for events in self.subscribers:
+            events.put((kind, job.snapshot()))
+
+    def _progressed(self, job: Job):
+        """A progress or sub-task change (lock held): notified now, or when the throttle window closes."""
+        wait = job.notified_at + UPDATE_THROTTLE_SECONDS - time.monotonic()
+        if wait <= 0:
+            self._notify(UPDATE, job)
+        elif job.pending is None:
+            timer = job.pending = threading.Timer(wait, lambda: self._send_pending(job, timer))
+            timer.daemon = True
+            timer.start()
+
+    def _send_pending(self, job: Job, timer):
+        with self.lock:
+            # A send in between (a status change, or a change once the window had closed) took its place.
+            if job.pending is not timer:
+                return
+            job.pending = None
+            if job in self.queue and job.status in (RUNNING, STOPPING) and job.epoch == self.epoch:
+                self._notify(UPDATE, job)
+
     def _bury(self, job: Job):
+        if job.pending is not None:  # its end is sent with REMOVE
+            job.pending.cancel()
+            job.pending = None
         job.sub_tasks = []
         if job in self.queue:
             self.queue.remove(job)
         self.graveyard.append(job)
+        self._notify(REMOVE, job)
 
     def _next_ready(self) -> Job | None:
         return next((j for j in self.queue if j.status == READY), None)
@@ -146,6 +223,7 @@ class JobQueue:
                 job.status = RUNNING
                 job.progress = None
                 job.start_time = self.store.now_nano()
+                self._notify(UPDATE, job)
                 failure, self.store.knobs.fail_next_job = self.store.knobs.fail_next_job, None
             error = self._execute(job, failure)
             with self.lock:
@@ -189,10 +267,14 @@ class JobQueue:
                     done += 1
                     with self.lock:
                         job.sub_tasks = [detail] if detail else []
+                        self._progressed(job)
                 with self.lock:
                     if not self._alive(job):
                         return None
-                    job.progress = max(job.progress or 0.0, fraction)
+                    progress = max(job.progress or 0.0, fraction)
+                    if progress != job.progress:
+                        job.progress = progress
+                        self._progressed(job)
                 if fraction >= 1.0:
                     return None
                 self._sleep_until(job, time.monotonic() + TICK_SECONDS)

@@ -56,6 +56,12 @@ def _named_filter(store, f: dict) -> list:
     checks = _timestamps(store, f)
     if f.get("name"):
         checks.append(string_criterion(lambda e: e.name, f["name"]))
+    if f.get("aliases"):
+        # Stash joins the aliases table: an entity matches when one of its aliases does.
+        if f["aliases"]["modifier"] not in ("EQUALS", "INCLUDES", "MATCHES_REGEX"):
+            raise QueryError(f"the emulator does not filter aliases with {f['aliases']['modifier']}")
+        alias_matches = string_criterion(lambda alias: alias, f["aliases"])
+        checks.append(lambda e: any(alias_matches(alias) for alias in e.aliases))
     return checks
 
 

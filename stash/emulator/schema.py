@@ -23,6 +23,7 @@ enum CriterionModifier {
 }
 
 enum JobStatus { READY RUNNING FINISHED STOPPING CANCELLED FAILED }
+enum JobStatusUpdateType { ADD REMOVE UPDATE }
 
 enum GenderEnum { MALE FEMALE TRANSGENDER_MALE TRANSGENDER_FEMALE INTERSEX NON_BINARY }
 
@@ -67,6 +68,7 @@ input TagFilterType {
   OR: TagFilterType
   NOT: TagFilterType
   name: StringCriterionInput
+  aliases: StringCriterionInput
   created_at: TimestampCriterionInput
   updated_at: TimestampCriterionInput
 }
@@ -85,6 +87,7 @@ input StudioFilterType {
   OR: StudioFilterType
   NOT: StudioFilterType
   name: StringCriterionInput
+  aliases: StringCriterionInput
   created_at: TimestampCriterionInput
   updated_at: TimestampCriterionInput
 }
@@ -209,6 +212,8 @@ type Job {
   addTime: Time!
   error: String
 }
+
+type JobStatusUpdate { type: JobStatusUpdateType! job: Job! }
 
 type Fingerprint { type: String! value: String! }
 
@@ -365,6 +370,10 @@ type Mutation {
   tagCreate(input: TagCreateInput!): Tag
   performerCreate(input: PerformerCreateInput!): Performer
   studioCreate(input: StudioCreateInput!): Studio
+}
+
+type Subscription {
+  jobsSubscribe: JobStatusUpdate!
 }
 """
 

@@ -4,6 +4,7 @@ image/stream URLs the API hands out, and the test controls under `/_emulator/`.
 `EmulatorServer(store).start()` serves on a background thread and returns the base URL (tests);
 `serve_forever()` serves on the calling thread (the `stashemulator` command). With an API key set, every
 Stash route wants header `ApiKey: <key>` or `?apikey=<key>` and answers 401 otherwise; the controls do not.
+A WebSocket upgrade on `/graphql` serves `jobsSubscribe` (websocket.py).
 """
 
 import html
@@ -17,7 +18,7 @@ import zlib
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
-from stash.emulator import controls, covers, executor
+from stash.emulator import controls, covers, executor, websocket
 from stash.emulator.store import NotFound
 
 log = logging.getLogger(__name__)
@@ -144,6 +145,8 @@ class _Handler(BaseHTTPRequestHandler):
             self._json(200, self.store.state())
         elif url.path == "/":
             self._send(200, b"Stash emulator: POST GraphQL to /graphql\n", "text/plain; charset=utf-8")
+        elif url.path == "/graphql" and websocket.is_upgrade(self.headers):
+            self._websocket(query)
         elif not self._authorised(query):
             return
         elif url.path == "/graphql":
@@ -157,6 +160,17 @@ class _Handler(BaseHTTPRequestHandler):
             self._media(url.path.strip("/").split("/"))
 
     do_HEAD = do_GET
+
+    def _websocket(self, query: dict):
+        """A subscription socket. A wrong key is refused before the upgrade; no key at all may still come
+        in connection_init's payload (websocket.py)."""
+        given = self.headers.get("ApiKey") or query.get("apikey", [""])[0]
+        if given and not self._authorised(query):
+            return
+        if self.store.knobs.refuse_subscriptions:  # e.g. a proxy in front of Stash that passes no upgrades
+            self._send(400, b"websocket upgrade refused\n", "text/plain; charset=utf-8")
+            return
+        websocket.serve(self, self.store, key_in_request=not self.store.api_key or bool(given))
 
     def _graphql(self, text: str, variables, operation_name):
         if variables is not None and not isinstance(variables, dict):

@@ -33,6 +33,7 @@ class Knobs:
     fail_next_job: str | None = None  # the error message the next job to start fails with
     fail_next_job_at: float = 0.5  # how far (0-1) that job gets first
     failing_generation: frozenset = frozenset()  # scene ids whose generation "errors" (job still finishes)
+    refuse_subscriptions: bool = False  # WebSocket upgrades on /graphql answered 400 (no subscriptions)
 
 
 class Store:
@@ -289,6 +290,7 @@ class Store:
                     "generate_seconds": self.knobs.generate_seconds,
                     "fail_next_job": self.knobs.fail_next_job,
                     "failing_generation": sorted(self.knobs.failing_generation),
+                    "refuse_subscriptions": self.knobs.refuse_subscriptions,
                 },
                 "jobs": self.jobs.summary(),
                 "log": list(self.log)[-50:],

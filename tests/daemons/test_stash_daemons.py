@@ -117,6 +117,60 @@ def test_a_scan_cancels_a_running_generation(stash_emulator, stash_env, processe
     assert Scene.objects.filter(generated=False).exists()
 
 
+@pytest.mark.parametrize("subscription", ["live", "refused"])
+def test_a_scan_started_in_stash_is_seen_long_before_the_monitor_interval(
+    stash_emulator, stash_env, processes, worker, subscription
+):
+    """Issue 13: a scan started in Stash's UI during a generation is detected within 2 s, not after
+    monitor_interval_seconds: through Stash's job events, or a short poll when they are refused. The
+    bound here is generous (a loaded machine); `bench/run.py stash_scan_detect` measures it."""
+    mirror_with_ungenerated(stash_emulator)
+    stash_emulator.control("durations", {"generate_seconds": 300, "scan_seconds": 0.5})
+    if subscription == "refused":
+        stash_emulator.control("subscriptions", {"refuse": True})
+    host(processes, stash_env, GENERATION, job_interval_seconds=1, monitor_interval_seconds=300)
+    job = wait_for(lambda: daemon_jobs(GENERATION, "stash_generate").first(), 30, message="a generate job")
+    stash_job = wait_for(lambda: Job.objects.get(pk=job.pk).external_id, 30, message="the Stash job id")
+    wait_for(lambda: stash_emulator.store.jobs.find(int(stash_job)).status == "RUNNING", 10, message="RUNNING")
+    if subscription == "live":
+        # The daemon is in its long wait: it promised its next status for monitor_interval_seconds on.
+        wait_for(
+            lambda: (
+                (row := Daemon.objects.get(name=GENERATION)).status_next_at
+                and (row.status_next_at - row.status_updated_at).total_seconds() > 200
+            ),
+            20,
+            message="the daemon's long wait",
+        )
+    began = time.monotonic()
+    stash_emulator.control("scan", {})  # as if someone pressed Scan in Stash's own UI
+    wait_for(lambda: Job.objects.get(pk=job.pk).is_finished, 30, message="the generate job to be cancelled")
+    assert time.monotonic() - began < 30  # far below the 300 s interval
+    assert Job.objects.get(pk=job.pk).status == JobStatus.CANCELLED
+    assert DaemonLog.objects.filter(daemon__name=GENERATION, message__startswith="Detected 1 scan jobs").exists()
+    wait_for(lambda: len(history(job)) >= 2, 10, message="the cancel in the history")
+    assert "Stash job" in history(job)[1][1]
+
+
+def test_generation_waiting_for_a_scan_started_in_stash_starts_when_it_ends_not_after_the_interval(
+    stash_emulator, stash_env, processes, worker
+):
+    mirror_with_ungenerated(stash_emulator)
+    stash_emulator.control("durations", {"scan_seconds": 300, "generate_seconds": 0.5})
+    scan = stash_emulator.control("scan", {})["job_id"]  # someone scans in Stash's own UI
+    host(processes, stash_env, GENERATION, job_interval_seconds=3600)
+    wait_for(
+        lambda: (Daemon.objects.get(name=GENERATION).current_status or "").startswith("Jobs are running"),
+        20,
+        message="the daemon to wait for Stash's queue",
+    )
+    assert not daemon_jobs(GENERATION, "stash_generate").exists()
+    get_client().stop_job(scan)  # the scan ends (stopped in Stash's UI, say): it leaves Stash's queue
+    wait_for(lambda: stash_emulator.store.jobs.find(int(scan)).status == "CANCELLED", 30, message="the scan's end")
+    # Stash's job events tell the daemon the queue emptied: it starts at once, not in an hour.
+    wait_for(lambda: daemon_jobs(GENERATION, "stash_generate").exists(), 30, message="generation after the scan")
+
+
 def test_stopping_mid_job_clears_the_status_and_a_restart_adopts_the_job(stash_emulator, stash_env, processes, worker):
     mirror_with_ungenerated(stash_emulator)
     stash_emulator.control("durations", {"generate_seconds": 4})

@@ -16,20 +16,24 @@ def schema():
     return load_schema()
 
 
+# The HTTP documents and the subscriptions (sent over a WebSocket): all are checked alike.
+ALL = {**documents.DOCUMENTS, **documents.SUBSCRIPTIONS}
+
+
 def _operations(name):
-    document = graphql.parse(documents.DOCUMENTS[name])
+    document = graphql.parse(ALL[name])
     return [d for d in document.definitions if isinstance(d, graphql.OperationDefinitionNode)]
 
 
-@pytest.mark.parametrize("name", sorted(documents.DOCUMENTS))
+@pytest.mark.parametrize("name", sorted(ALL))
 def test_document_is_valid_against_the_stash_schema(schema, name):
-    errors = graphql.validate(schema, graphql.parse(documents.DOCUMENTS[name]))
+    errors = graphql.validate(schema, graphql.parse(ALL[name]))
     assert [e.message for e in errors] == []
 
 
-@pytest.mark.parametrize("name", sorted(documents.DOCUMENTS))
+@pytest.mark.parametrize("name", sorted(ALL))
 def test_document_uses_no_deprecated_field(schema, name):
-    errors = graphql.validate(schema, graphql.parse(documents.DOCUMENTS[name]), [NoDeprecatedCustomRule])
+    errors = graphql.validate(schema, graphql.parse(ALL[name]), [NoDeprecatedCustomRule])
     assert [e.message for e in errors] == []
 
 
@@ -41,7 +45,7 @@ def test_the_deprecation_check_catches_a_deprecated_field(schema):
     assert any("deprecated" in e.message for e in errors)
 
 
-@pytest.mark.parametrize("name", sorted(documents.DOCUMENTS))
+@pytest.mark.parametrize("name", sorted(ALL))
 def test_each_document_holds_one_operation_named_like_its_key(name):
     operations = _operations(name)
     assert [op.name.value for op in operations] == [name]
@@ -64,3 +68,8 @@ def test_no_creating_mutation_is_marked_idempotent():
 def test_scan_and_generate_are_sent_once():
     assert "MetadataScan" not in documents.IDEMPOTENT
     assert "MetadataGenerate" not in documents.IDEMPOTENT
+
+
+def test_the_jobs_subscription_is_a_subscription_and_not_an_http_document():
+    assert [op.operation for op in _operations("JobsSubscribe")] == [graphql.OperationType.SUBSCRIPTION]
+    assert not set(documents.SUBSCRIPTIONS) & set(documents.DOCUMENTS)

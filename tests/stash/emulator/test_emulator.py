@@ -130,6 +130,8 @@ def test_every_document_the_project_sends_runs_without_errors(emulator, tmp_path
         "FindTagsByName": {"name": "Outdoor"},
         "FindPerformersByName": {"name": "Document_check"},
         "FindStudiosByName": {"name": "%"},
+        "FindTagsByAlias": {"name": "%"},
+        "FindStudiosByAlias": {"name": "%"},
         "TagCreate": {"input": {"name": "Document check tag"}},
         "PerformerCreate": {"input": {"name": "Document check performer"}},
         "StudioCreate": {"input": {"name": "Document check studio"}},
@@ -299,6 +301,22 @@ def test_name_criteria_are_case_insensitive_like_with_wildcards(emulator):
     assert names("BLUE%") == {"Blue_Sky", "BlueXSky", "blue sky"}
     assert names("bluexsky") == {"BlueXSky"}
     assert "Blue_Sky" not in names("blue_sky", "NOT_EQUALS")
+
+
+def test_alias_criteria_match_any_alias_like_stashs_join(emulator):
+    url = emulator.url
+    control(url, "tags", name="Hugging", aliases=["Hug AI", "Cuddle"])
+    control(url, "tags", name="Hug AI 2")
+    control(url, "studios", name="Grand Films", aliases=["Big Studio"])
+
+    def names(operation, value):
+        root, field = ("findTags", "tags") if "Tags" in operation else ("findStudios", "studios")
+        return {e["name"] for e in data(url, operation, {"name": value})[root][field]}
+
+    assert names("FindTagsByAlias", "hug_ai") == {"Hugging"}  # the alias, not the name "Hug AI 2"
+    assert names("FindTagsByAlias", "cuddle") == {"Hugging"}
+    assert names("FindTagsByAlias", "Hugging") == set()
+    assert names("FindStudiosByAlias", "Big_Studio") == {"Grand Films"}
 
 
 # --- edits made in Stash -------------------------------------------------------------------------

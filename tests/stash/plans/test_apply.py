@@ -242,6 +242,38 @@ def test_a_name_stash_refuses_as_a_lookalike_fails_naming_the_existing_tag_then_
     assert existing.id in scene.tag_ids and len(store.tags) == tags_before
 
 
+@pytest.mark.parametrize(
+    ("kind", "field", "proposed"),
+    [("tag", "tags", "Hug_AI"), ("tag", "tags", "hug ai"), ("studio", "studio", "Big_Studio")],
+)
+def test_a_name_stash_refuses_through_an_alias_fails_naming_the_entity_and_its_alias(store, kind, field, proposed):
+    """Issue 13 Deliver 5: Stash's create checks the new name against every alias too (LIKE): the
+    failure names the entity and the alias, not Stash's own words, and offers to use the entity."""
+    from stash.connection.config import get_client
+    from stash.plans import use_existing_name
+    from stash.plans.apply import ApplyOptions, apply_plan
+
+    scene = a_scene(store)
+    alias = "Hug AI" if kind == "tag" else "Big Studio"
+    existing = store.create(kind, name="Hugging" if kind == "tag" else "Grand Films", aliases=[alias])
+    plan = approved_plan(scene.id, change(field, "add" if kind == "tag" else "set", proposed))
+    before = len(store.table(kind))
+    apply_plan(get_client(), plan.pk, ApplyOptions(create_missing=True))
+    failed = plan.changes.get()
+    assert failed.status == ChangeStatus.FAILED
+    assert failed.error.startswith(
+        f"Stash already has {kind} '{existing.name}' with the alias '{alias}', which its name check treats "
+        f"as the same as '{proposed}'"
+    ), failed.error
+    assert failed.outcome == {"lookalike": {"kind": kind, "name": proposed, "existing": existing.name, "alias": alias}}
+    assert len(store.table(kind)) == before
+    assert use_existing_name(failed).proposed_value == existing.name
+    plan.changes.update(status=ChangeStatus.APPROVED)
+    apply_plan(get_client(), plan.pk, ApplyOptions(create_missing=True))
+    assert plan.changes.get().status == ChangeStatus.APPLIED, plan.changes.get().error
+    assert existing.id in (scene.tag_ids if kind == "tag" else [scene.studio_id])
+
+
 def test_a_marker_tag_stash_refuses_as_a_lookalike_can_use_the_existing_tag(store):
     from stash.connection.config import get_client
     from stash.plans import use_existing_name
