@@ -107,6 +107,11 @@ def set_next_at(daemon_id: int, next_at):
     _changed(_update_returning(daemon_id, status_next_at=next_at, updated_at=timezone.now()))
 
 
+def update_row(daemon_id: int, **fields):
+    """Write some fields (plain values) and push the whole row (one UPDATE … RETURNING)."""
+    _changed(_update_returning(daemon_id, updated_at=timezone.now(), **fields))
+
+
 def _changed(daemon: Daemon | None):
     if daemon is not None:
         status_changed.send(sender=Daemon, instance=daemon)
@@ -127,6 +132,7 @@ STATUS_CLEARED = {
     "status_level": None,
     "status_link_url": None,
     "status_link_label": None,
+    "cycle_started_at": None,  # a stopped or crashed loop has no cycle under way (daemons/schedule.py)
 }
 
 
@@ -241,14 +247,15 @@ def host_alive(daemon: Daemon, now=None) -> bool:
 def is_stale(daemon: Daemon, now=None) -> bool:
     """Running, but overdue: more than DAEMON_STALE_AFTER_SECONDS (the grace) past the deadline its status
     set (`status_next_at`), or its host's heartbeat is late. A daemon sleeping as told is never stale,
-    however long it sleeps. static/js/live.js applies the same rule between pushes."""
+    however long it sleeps, nor is a paused one (unless its host is gone). static/js/live.js applies the
+    same rule between pushes."""
     if daemon.actual_state != ActualState.RUNNING:
         return False
     now = now or timezone.now()
     if not host_alive(daemon, now):
         return True
-    if daemon.status_next_at is None:
-        return False
+    if daemon.status_next_at is None or daemon.paused_at is not None:
+        return False  # a paused daemon waits for Resume, not for a deadline (daemons/pause.py)
     return (now - daemon.status_next_at).total_seconds() > settings.DAEMON_STALE_AFTER_SECONDS
 
 

@@ -15,6 +15,7 @@ from django.utils import timezone
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, clock, in_thread, job_interval_field
 from daemons.models import JobAction, StatusLevel
+from daemons.quiet_hours import QUIET_HOURS
 from jobs.models import Job, JobStatus
 from jobs.queries import live_job_ids, live_job_types
 from jobs.services import fail_lost_job
@@ -59,6 +60,7 @@ class AutoStashGenerationDaemon(BaseDaemon):
     config_schema = Schema(
         (
             HEARTBEAT_INTERVAL,
+            QUIET_HOURS,
             job_interval_field(3600, "Seconds to wait between generation cycles."),
             Field(
                 "monitor_interval_seconds",
@@ -72,6 +74,8 @@ class AutoStashGenerationDaemon(BaseDaemon):
     )
 
     listens_to = (wakeups.JOB_ENDED, wakeups.SCENES)
+    # A hard pause stops the running generation (stopJob); Resume starts one for what is still missing.
+    supports_hard_pause = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -162,6 +166,11 @@ class AutoStashGenerationDaemon(BaseDaemon):
         await self.cancel_job(job, "Cancelled due to detected scan jobs: " + ", ".join(scans))
         self.cancelled = True
         return await self.monitor()  # a pending job is cancelled at once: record it without waiting
+
+    async def stop_for_hard_pause(self, job: Job, reason: str):
+        await self.log("INFO", f"Hard pause: stopping generation job {job.pk}; Resume starts what is still missing")
+        self.cancelled = True  # ours: the history reads LAUNCHED → CANCELLED (the reason) → FINISHED
+        await super().stop_for_hard_pause(job, reason)
 
     def outcome_action(self, job: Job) -> str:
         # LAUNCHED → (CANCELLED with our reason) → FINISHED: the history tells the whole story once.

@@ -10,6 +10,7 @@ tries again later; logins themselves are rationed by stash.downloads.login so we
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
 from daemons.models import JobAction, StatusLevel
+from daemons.quiet_hours import QUIET_HOURS
 from jobs.models import Job, JobStatus
 from jobs.queries import oldest_live_job
 from jobs.types.process_downloads import start_scan
@@ -35,6 +36,7 @@ class DownloadProcessorDaemon(BaseDaemon):
     config_schema = Schema(
         (
             HEARTBEAT_INTERVAL,
+            QUIET_HOURS,
             job_interval_field(300, "Seconds to wait between checking for completed downloads to process."),
         )
     )
