@@ -77,6 +77,7 @@ QUIET_HOURS = Field(
     "Only start new work within this daily window, e.g. 01:00-07:00, in the server's time zone "
     "(TIME_ZONE); empty: any time. What is running when the window closes finishes.",
     validator=_validate,
+    nullable=True,  # null (an empty or missing form input) means none, like ""
 )
 
 

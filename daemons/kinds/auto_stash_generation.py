@@ -188,5 +188,7 @@ class AutoStashGenerationDaemon(BaseDaemon):
                 f"{result.get('marked_generated', 0)} scenes marked generated, "
                 f"{result.get('scenes_still_missing', 0)} still missing artefacts",
             )
+        elif job.status == JobStatus.CANCELLED and self.pause is not None and self.pause.hard:
+            await self.log("INFO", "Generation stopped for the hard pause; Resume generates what is still missing")
         else:
             await self.log("WARNING", f"Stash metadata generation completed with status: {job.status}: {job.error}")
