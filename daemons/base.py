@@ -185,6 +185,10 @@ class BaseDaemon:
             return await self.run_step()  # says why it holds, and waits for that
         if self.watching is None:
             await self.cycle.end()
+            if holds.blocks_new_work(self):
+                # Paused (or quiet) while the step ran, or it just saw its last job end: it says so
+                # now rather than after the wait it asked for.
+                return await self.run_step()
         await self._promise(wait)
         return wait
 
