@@ -176,20 +176,21 @@ class BaseDaemon:
             wait = await self._rest_left(news) if self.resting is not None else None
             if wait is None:
                 if self.watching is None:
-                    await self.cycle.begin()
+                    self.cycle.begin()
                 wait = await self.step()
         except StashError as error:
             wait = await self._stash_failed(error)
         except holds.Held:
-            await self.cycle.end()
+            self.cycle.end()
             return await self.run_step()  # says why it holds, and waits for that
         if self.watching is None:
-            await self.cycle.end()
+            self.cycle.end()
             if holds.blocks_new_work(self):
                 # Paused (or quiet) while the step ran, or it just saw its last job end: it says so
                 # now rather than after the wait it asked for.
                 return await self.run_step()
         await self._promise(wait)
+        await self.cycle.flush()  # cycle times no status carried (a step that said nothing)
         return wait
 
     async def _resumed(self):
@@ -239,7 +240,7 @@ class BaseDaemon:
             if not self._spoke and due <= self._next_at:
                 return
         self._next_at = due if self._spoke else now + timedelta(seconds=max(wait, PROMISE_FLOOR_SECONDS))
-        await sync_to_async(services.set_next_at)(self.daemon_id, self._next_at)
+        await sync_to_async(services.set_next_at)(self.daemon_id, self._next_at, **self.cycle.take())
 
     async def _stash_failed(self, error: StashError) -> float:
         # The step is abandoned with the job it watched: every kind finds its job again (its own active
@@ -356,6 +357,8 @@ class BaseDaemon:
         next_at = None
         if next_in is not None:
             next_at = self._next_at = timezone.now() + timedelta(seconds=next_in)
+            if self.watching is None:
+                self.cycle.end()  # announcing its wait with nothing to watch: the cycle is over
         await sync_to_async(services.set_status)(
             self.daemon_id,
             str(status_message),
@@ -364,6 +367,7 @@ class BaseDaemon:
             level,
             link,
             next_at,
+            self.cycle.take(),
         )
 
     async def log(self, level: str, message: str):

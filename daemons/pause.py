@@ -167,7 +167,8 @@ async def hold(daemon) -> float | None:
         if daemon.held_message != message:
             daemon.held_message = message
             daemon.forget_deadline()
-            await sync_to_async(_write_paused_status)(daemon.daemon_id, message)
+            await sync_to_async(_write_paused_status)(daemon.daemon_id, message, daemon.cycle.take())
+        await daemon.cycle.flush()
         return PAUSED_WAIT_SECONDS
     opens = quiet_until(daemon)
     if opens is not None and daemon.watching is None:
@@ -181,12 +182,14 @@ async def hold(daemon) -> float | None:
     return None
 
 
-def _write_paused_status(daemon_id: int, message: str):
-    """The paused status, without a deadline: the daemon waits for Resume (it is not stale)."""
+def _write_paused_status(daemon_id: int, message: str, cycle: dict):
+    """The paused status, without a deadline: the daemon waits for Resume (it is not stale). `cycle`: the
+    times of the cycle that just ended, if no status carried them yet."""
     services.update_row(
         daemon_id,
         **{
             **services.STATUS_CLEARED,
+            **cycle,
             "current_status": message[:500],
             "status_updated_at": timezone.now(),
             "status_level": StatusLevel.WAITING,

@@ -79,14 +79,18 @@ def save_fields(daemon_id: int, **fields):
     _changed(Daemon.objects.filter(pk=daemon_id).first())
 
 
-def set_status(daemon_id: int, message, job_id=None, job_type=None, level=StatusLevel.OK, link=None, next_at=None):
+def set_status(
+    daemon_id: int, message, job_id=None, job_type=None, level=StatusLevel.OK, link=None, next_at=None, extra=None
+):
     """The hot path of update_status(): one UPDATE … RETURNING yields the whole row to push.
 
     `link` is (url, label) or None. `next_at` is the status's deadline when the caller knows it; None
-    keeps the deadline on record (the step's end records the new one, see BaseDaemon.run_step)."""
+    keeps the deadline on record (the step's end records the new one, see BaseDaemon.run_step).
+    `extra`: more plain fields for the same write (a cycle's times, daemons/schedule.py)."""
     now = timezone.now()
     url, label = link or (None, None)
     fields = {"status_next_at": next_at} if next_at is not None else {}
+    fields.update(extra or {})
     daemon = _update_returning(
         daemon_id,
         current_status=message[:500] if message is not None else None,
@@ -102,9 +106,10 @@ def set_status(daemon_id: int, message, job_id=None, job_type=None, level=Status
     _changed(daemon)
 
 
-def set_next_at(daemon_id: int, next_at):
-    """Record when the daemon will say something next (one UPDATE … RETURNING, pushed like a status)."""
-    _changed(_update_returning(daemon_id, status_next_at=next_at, updated_at=timezone.now()))
+def set_next_at(daemon_id: int, next_at, **extra):
+    """Record when the daemon will say something next (one UPDATE … RETURNING, pushed like a status), with
+    `extra` plain fields in the same write (a cycle's times)."""
+    _changed(_update_returning(daemon_id, status_next_at=next_at, updated_at=timezone.now(), **extra))
 
 
 def update_row(daemon_id: int, **fields):
