@@ -379,3 +379,19 @@ def test_a_hard_pause_cancels_the_job_it_watches_and_resume_starts_a_cycle_at_on
     step(subject)  # no waiting out the interval: a new generation for what is missing
     [again] = Job.objects.filter(type="stash_generate").exclude(pk=job.pk)
     assert again.status == JobStatus.PENDING and again.parameters["overwrite"] is False
+
+
+def test_a_hard_pause_found_at_start_cancels_the_generation_the_daemon_had_started(rows, frozen):
+    # The host restarted (or was down) while generation ran and a hard pause was asked for: the fresh
+    # loop watches nothing yet, but what it launched is still active.
+    from jobs.services import create_job
+
+    running = create_job("stash_generate", {"scene_ids": [1]}, created_by="auto_stash_generation")
+    pause.pause(row("auto_stash_generation"), "hard", by="admin")
+    subject = loop("auto_stash_generation")
+    assert step(subject) == pause.PAUSED_WAIT_SECONDS
+    assert Job.objects.get(pk=running.pk).status == JobStatus.CANCELLED
+    assert row("auto_stash_generation").current_status.startswith("Paused since 10:00 (by admin)")
+    assert subject.pause_stopped_job  # so Resume starts a generation at once
+    assert step(subject) == pause.PAUSED_WAIT_SECONDS  # and it does not look again
+    assert Job.objects.filter(type="stash_generate").count() == 1
