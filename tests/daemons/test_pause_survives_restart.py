@@ -31,8 +31,8 @@ def start_stack(processes, env):
         if proc.poll() is not None:
             raise AssertionError("runstack exited:\n" + processes.output(proc))
         try:
-            return requests.get(url + "/login/", timeout=1).status_code == 200
-        except requests.ConnectionError:
+            return requests.get(url + "/login/", timeout=5).status_code == 200
+        except requests.RequestException:  # not listening yet, or slow to answer under load
             return False
 
     wait_for(serving, timeout=90, message="runstack to serve /login/")
