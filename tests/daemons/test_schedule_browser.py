@@ -9,7 +9,7 @@ from playwright.sync_api import expect
 
 from daemons import services
 from daemons.models import Daemon
-from tests.conftest import ROOT, wait_for
+from tests.conftest import wait_for
 from tests.orchestrator.test_browser import log_in, page  # noqa: F401 (the page fixture)
 
 pytestmark = [pytest.mark.browser, pytest.mark.processes]
@@ -59,7 +59,6 @@ def test_run_now_pause_and_resume_from_the_dashboard(daphne_server, processes, u
     expect(card.get_by_role("button", name="Run now")).to_be_hidden()
     expect(card.locator("[data-paused-badge]")).to_be_visible()
     expect(card).to_have_attribute("data-stale", "false")
-    page.screenshot(path=str(ROOT / "data" / "schedule-paused.png"), full_page=True)
 
     card.get_by_role("button", name="Resume").click()
     page.wait_for_url("**/daemons/")
