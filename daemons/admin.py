@@ -66,6 +66,12 @@ class DaemonAdmin(admin.ModelAdmin):
         "started_at",
         "last_error",
         "last_error_at",
+        "paused_at",
+        "paused_by",
+        "pause_mode",
+        "cycle_started_at",
+        "last_cycle_started_at",
+        "last_cycle_ended_at",
     ]
     fieldsets = [
         (None, {"fields": ["name", "kind", "desired_state", "actual_state", "auto_start"]}),
@@ -82,6 +88,19 @@ class DaemonAdmin(admin.ModelAdmin):
                     "status_link_label",
                     "status_updated_at",
                     "status_next_at",
+                ]
+            },
+        ),
+        (
+            "Pause and schedule (Pause/Resume on the Daemons page)",
+            {
+                "fields": [
+                    "paused_at",
+                    "paused_by",
+                    "pause_mode",
+                    "cycle_started_at",
+                    "last_cycle_started_at",
+                    "last_cycle_ended_at",
                 ]
             },
         ),

@@ -8,14 +8,16 @@ from django.db import transaction
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
 from rest_framework import generics, serializers
+from rest_framework import status as http
 from rest_framework.exceptions import NotFound, ValidationError
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from daemons import services
+from daemons import pause, schedule, services
 from daemons.models import LEVEL_ORDER, Daemon, DaemonJobHistory, DaemonLog
 from daemons.serializers import (
     ActionResultSerializer,
+    BulkPauseSerializer,
     DaemonHistoryFilterSerializer,
     DaemonHistorySerializer,
     DaemonLogFilterSerializer,
@@ -23,6 +25,7 @@ from daemons.serializers import (
     DaemonPatchSerializer,
     DaemonPutSerializer,
     DaemonSerializer,
+    PauseSerializer,
 )
 from orchestrator.api import DETAIL, FIELD_ERRORS, Paging
 
@@ -164,6 +167,88 @@ class RestartAll(_BulkAction):
     )
     def post(self, request):
         return super().post(request)
+
+
+def _who(request) -> str:
+    return request.user.get_username() if request.user and request.user.is_authenticated else ""
+
+
+@extend_schema(parameters=[NAME])
+class DaemonPause(APIView):
+    """POST pause/ {"mode": "soft"|"hard"}: the daemon starts nothing new (hard: generation also stops
+    Stash's running generate); kept across restarts until resume/."""
+
+    @extend_schema(
+        summary="Pause a daemon (soft, or hard for generation)",
+        request=PauseSerializer,
+        responses={200: ActionResultSerializer, 400: FIELD_ERRORS, 404: DETAIL},
+    )
+    def post(self, request, name):
+        daemon = get_daemon(name)
+        incoming = PauseSerializer(data=request.data)
+        incoming.is_valid(raise_exception=True)
+        try:
+            daemon = pause.pause(daemon, incoming.validated_data["mode"], by=_who(request))
+        except pause.PauseError as exc:
+            raise ValidationError(exc.errors) from exc
+        return Response({"message": f"Daemon {daemon.name} paused ({daemon.pause_mode})", "daemon": _state(daemon)})
+
+
+@extend_schema(parameters=[NAME])
+class DaemonResume(APIView):
+    @extend_schema(summary="Resume a paused daemon", request=None, responses={200: ActionResultSerializer, 404: DETAIL})
+    def post(self, request, name):
+        daemon = pause.resume(get_daemon(name), by=_who(request))
+        return Response({"message": f"Daemon {daemon.name} resumed", "daemon": _state(daemon)})
+
+
+@extend_schema(parameters=[NAME])
+class DaemonRunNow(APIView):
+    """POST run-now/: wakes the daemon at once, skipping the rest of its wait (the host acts within
+    DAEMON_CONTROL_POLL_SECONDS, sooner through a wake-up)."""
+
+    @extend_schema(
+        summary="Run a daemon's next cycle now",
+        request=None,
+        responses={200: ActionResultSerializer, 404: DETAIL, 409: DETAIL},
+    )
+    def post(self, request, name):
+        try:
+            daemon = schedule.request_run_now(get_daemon(name))
+        except schedule.NotRunnable as exc:
+            return Response({"detail": str(exc)}, status=http.HTTP_409_CONFLICT)
+        return Response({"message": f"Daemon {daemon.name} runs now", "daemon": _state(daemon)})
+
+
+def _bulk_pause(request, operation, verb: str):
+    incoming = BulkPauseSerializer(data=request.data)
+    incoming.is_valid(raise_exception=True)
+    try:
+        names = operation(by=_who(request), names=incoming.validated_data.get("daemons"))
+    except pause.PauseError as exc:
+        raise ValidationError(exc.errors) from exc
+    message = f"Successfully {verb} {len(names)} daemons" if names else f"No daemons to {verb[:-1]}: none changed."
+    return Response({"message": message, f"{verb}_count": len(names), "daemons": names})
+
+
+class PauseAll(APIView):
+    @extend_schema(
+        summary="Soft-pause every daemon (or those named)",
+        request=BulkPauseSerializer,
+        responses={200: _bulk_result("PauseAllResult", "paused_count"), 400: FIELD_ERRORS},
+    )
+    def post(self, request):
+        return _bulk_pause(request, pause.pause_all, "paused")
+
+
+class ResumeAll(APIView):
+    @extend_schema(
+        summary="Resume every paused daemon (or those named)",
+        request=BulkPauseSerializer,
+        responses={200: _bulk_result("ResumeAllResult", "resumed_count"), 400: FIELD_ERRORS},
+    )
+    def post(self, request):
+        return _bulk_pause(request, pause.resume_all, "resumed")
 
 
 def _since(queryset, filters: dict):

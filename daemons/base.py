@@ -29,9 +29,11 @@ from asgiref.sync import sync_to_async
 from django.conf import settings
 from django.utils import timezone
 
+from daemons import pause as holds
 from daemons import services
 from daemons.lease import Lease
 from daemons.models import Daemon, JobAction, StatusLevel
+from daemons.schedule import Cycle
 from jobs.models import ACTIVE_STATUSES, Job, JobStatus
 from orchestrator import dbconn, wakeups
 from orchestrator.backoff import Backoff
@@ -125,6 +127,10 @@ class BaseDaemon:
     # The wake-up topics this kind's waits may end on, listened to from the loop's start: the end of a
     # watched job, and whatever its rests wait for.
     listens_to: tuple[str, ...] = (wakeups.JOB_ENDED,)
+    # The configuration key of its pause between cycles, shown as the schedule's interval.
+    interval_key: str = "job_interval_seconds"
+    # Whether a hard pause may stop the job it runs (daemons/pause.py): generation's.
+    supports_hard_pause: bool = False
 
     def __init__(self, daemon_id: int, name: str, config: dict, lease: Lease | None = None):
         self.daemon_id = daemon_id
@@ -150,6 +156,16 @@ class BaseDaemon:
         # When this loop began, and when it last looked for unrecorded outcomes (see `record_outcomes`).
         self._began = timezone.now()
         self._outcomes_at = float("-inf")
+        # Schedule and pause (daemons/schedule.py, daemons/pause.py): the cycle under way, a Run now
+        # asked for, the pause the host handed over, and what the held steps did about it.
+        self.cycle = Cycle(daemon_id, self._fence)
+        self.pause: holds.PauseState | None = None
+        self._run_now = False
+        self._held = False
+        self.held_message: str | None = None
+        self.pause_stopped_job = False
+        self.pause_swept = False
+        self._last_status: tuple | None = None
 
     # --- the loop -----------------------------------------------------------------------------
 
@@ -162,7 +178,7 @@ class BaseDaemon:
         StashError, which is retried with backoff)."""
         await self.log("INFO", f"{self.log_title or self.title} started with config: {self.config}")
         # Listening before the first step's checks: anything announced from then on reaches a wait.
-        async with wakeups.listen(self.listens_to, self.heard):
+        async with wakeups.listen((*self.listens_to, wakeups.DAEMON_RUN_NOW), self.heard):
             while self.running:
                 if not await self._lease_fresh():
                     break
@@ -185,17 +201,39 @@ class BaseDaemon:
         # that follows this step (sleep() finds the event set, or the news, and returns at once).
         self._wake.clear()
         self._loop = asyncio.get_running_loop()
-        news, self._news = self._news, set()
         self._spoke = False
+        # Paused, or outside quiet hours: the step only says so (news is kept for after it).
+        held = await holds.hold(self)
+        if held is not None:
+            self._held = True
+            return held
+        if self._held:
+            await self._resumed()
+        if self._run_now:
+            self._run_now = False
+            self.resting = None  # Run now: the rest is over, a full cycle starts
+        news, self._news = self._news, set()
         try:
             wait = await self._rest_left(news) if self.resting is not None else None
             if wait is None:
+                if self.watching is None:
+                    self.cycle.begin()
                 wait = await self.step()
         except StashError as error:
             wait = await self._stash_failed(error)
         except dbconn.CONNECTION_ERRORS as error:
             return self._database_failed(error)
+        except holds.Held:
+            self.cycle.end()
+            return await self.run_step()  # says why it holds, and waits for that
+        if self.watching is None:
+            self.cycle.end()
+            if holds.blocks_new_work(self):
+                # Paused (or quiet) while the step ran, or it just saw its last job end: it says so
+                # now rather than after the wait it asked for.
+                return await self.run_step()
         await self._promise(wait)
+        await self.cycle.flush()  # cycle times no status carried (a step that said nothing)
         return wait
 
     def _database_failed(self, error: Exception) -> float:
@@ -204,6 +242,42 @@ class BaseDaemon:
         self.watching = None
         logger.warning("[%s] Database connection lost (%s); retrying in %g s", self.name, error, DB_RETRY_SECONDS)
         return DB_RETRY_SECONDS
+
+    async def _resumed(self):
+        """The first step after a pause or quiet hours: a rest the pause interrupted goes on with its
+        status; a job a hard pause stopped starts again at once."""
+        self._held = False
+        self.held_message = None
+        if self.pause_stopped_job:
+            self.pause_stopped_job = False
+            self.resting = None
+        elif self.resting is not None and self._last_status is not None:
+            left = (self.resting.until - timezone.now()).total_seconds()
+            if left > 0:
+                message, job_id, job_type, level, link = self._last_status
+                await self.update_status(message, job_id, job_type, level=level, link=link, next_in=left)
+
+    def forget_deadline(self):
+        """The deadline on record is gone (a paused status has none): the next step records its own."""
+        self._next_at = None
+
+    def apply_pause(self, state: "holds.PauseState | None"):
+        """Called by the host when the row's pause changed; wakes a sleeping loop."""
+        if state is None or self.pause is None or state.mode != self.pause.mode:
+            self.pause_swept = False  # a new hard pause looks again for jobs to stop
+        self.pause = state
+        self.held_message = None
+        self._wake.set()
+
+    def run_now(self):
+        """Run now: end the current wait; a rest is over (a watched job is looked at at once)."""
+        self._run_now = True
+        self._wake.set()
+
+    async def stop_for_hard_pause(self, job: Job, reason: str):
+        """A hard pause stops the watched job (the kind may say more); the step then follows it to its
+        end as usual."""
+        await self.cancel_job(job, reason)
 
     async def _promise(self, wait: float):
         """Record the deadline now + `wait` on the row, unless the one on record already says it: a status
@@ -216,7 +290,7 @@ class BaseDaemon:
             if not self._spoke and due <= self._next_at:
                 return
         self._next_at = due if self._spoke else now + timedelta(seconds=max(wait, PROMISE_FLOOR_SECONDS))
-        await db_call(services.set_next_at, self.daemon_id, self._next_at, self._fence)
+        await db_call(services.set_next_at, self.daemon_id, self._next_at, self._fence, **self.cycle.take())
 
     async def _stash_failed(self, error: StashError) -> float:
         # The step is abandoned with the job it watched: every kind finds its job again (its own active
@@ -278,6 +352,10 @@ class BaseDaemon:
 
     def heard(self, topic: str, key: str):
         """A wake-up (called in the loop's thread): kept for the next step; ends the wait if it is for it."""
+        if topic == wakeups.DAEMON_RUN_NOW:
+            if key == self.name and self.pause is None:
+                self.run_now()
+            return
         if len(self._news) >= MAX_NEWS:
             self._news = {(t, "") for t, _ in self._news}
         self._news.add((topic, key))
@@ -286,7 +364,9 @@ class BaseDaemon:
 
     def wanted(self, topic: str, key: str) -> bool:
         """Whether a wake-up concerns the current wait: the watched job's end (a forgotten key: any job's),
-        or news the rest waits for."""
+        or news the rest waits for. Nothing wakes a held step but its host (a pause, a configuration)."""
+        if self._held:
+            return False
         if self.watching is not None:
             return topic == wakeups.JOB_ENDED and key in ("", str(self.watching.pk))
         return self.resting is not None and topic in self.resting.topics
@@ -334,9 +414,12 @@ class BaseDaemon:
         delivery to browsers happens on the publisher thread.
         """
         self._spoke = True
+        self._last_status = (str(status_message), job_id, job_type, level, link)
         next_at = None
         if next_in is not None:
             next_at = self._next_at = timezone.now() + timedelta(seconds=next_in)
+            if self.watching is None:
+                self.cycle.end()  # announcing its wait with nothing to watch: the cycle is over
         await db_call(
             services.set_status,
             self.daemon_id,
@@ -347,6 +430,7 @@ class BaseDaemon:
             link,
             next_at,
             self._fence,
+            self.cycle.take(),
         )
 
     async def log(self, level: str, message: str):
@@ -358,7 +442,10 @@ class BaseDaemon:
 
     async def launch_job(self, job_type: str, parameters: dict | None = None, reason: str = "") -> Job:
         """Create a job (validated like any other) and record LAUNCHED in the daemon's history, together
-        and only while the lease holds."""
+        and only while the lease holds. Raises daemons.pause.Held while the daemon may start nothing new
+        (paused, outside quiet hours)."""
+        if holds.blocks_new_work(self):
+            raise holds.Held()
         job = await db_call(services.launch_job, self._row, job_type, parameters or {}, reason, self._fence)
         await self.log("INFO", f"Launched {job_type} job {job.pk}" + (f": {reason}" if reason else ""))
         return job

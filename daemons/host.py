@@ -28,7 +28,7 @@ from django.db import close_old_connections
 from django.db.models import Q
 from django.utils import timezone
 
-from daemons import services
+from daemons import pause, services
 from daemons.lease import Lease
 from daemons.models import ActualState, Daemon, DesiredState, StatusLevel
 from daemons.registry import get_kind
@@ -73,6 +73,7 @@ class DaemonHost:
         self.active = False
         self.applied_config_version = None
         self.applied_restart = None
+        self.applied_run_now = None
         # Crashes in a row: restarts wait 1 s, 2 s, 4 s … up to DAEMON_RESTART_BACKOFF_MAX_SECONDS.
         self.crashes = Backoff(first=1.0)
         self.retry_at = 0.0
@@ -116,7 +117,9 @@ class DaemonHost:
                 "--once runs a step only while no host is active for it"
             )
         try:
-            return await self.cls(row.pk, row.name, services.effective_config(row), self.lease).run_step()
+            daemon = self.cls(row.pk, row.name, services.effective_config(row), self.lease)
+            daemon.pause = pause.state_of(row)
+            return await daemon.run_step()
         finally:
             await db(self._release)()
 
@@ -233,6 +236,7 @@ class DaemonHost:
                 self.daemon.apply_config(services.effective_config(row))
                 self.applied_config_version = row.config_version
                 await self._log("INFO", f"Configuration updated: {self.daemon.config}")
+            self._apply_schedule(row)
             return
         if time.monotonic() >= self.retry_at:
             await self._start_loop(row)
@@ -240,14 +244,27 @@ class DaemonHost:
     async def _start_loop(self, row: Daemon):
         config = services.effective_config(row)
         self.daemon = self.cls(row.pk, row.name, config, self.lease)
+        self.daemon.pause = pause.state_of(row)  # a pause survives restarts: the loop starts held
         self.applied_config_version = row.config_version
         self.applied_restart = row.restart_requested
+        self.applied_run_now = row.run_now_requested
         self.loop_started = time.monotonic()
         await db(services.save_fields)(
             self.daemon_id, self.token, actual_state=ActualState.RUNNING, started_at=timezone.now()
         )
         await self._log("INFO", f"Daemon started on {self.hostname} (pid {self.pid})")
         self.loop_task = asyncio.create_task(self.daemon.run(), name=f"daemon-{self.name}")
+
+    def _apply_schedule(self, row: Daemon):
+        """Hand a changed pause and a new Run now request to the running loop (daemons/pause.py,
+        daemons/schedule.py)."""
+        state = pause.state_of(row)
+        if state != self.daemon.pause:
+            self.daemon.apply_pause(state)
+        if row.run_now_requested != self.applied_run_now:
+            self.applied_run_now = row.run_now_requested
+            if state is None:
+                self.daemon.run_now()
 
     async def _loop_ended(self, row: Daemon):
         """The loop task finished on its own: a crash (or an unexpected return) while it should run."""

@@ -8,6 +8,7 @@ page group. It also registers the connect-time snapshot of those groups.
 from django.db import transaction
 from django.db.models.signals import post_save
 
+from daemons import schedule
 from daemons.models import Daemon, DaemonJobHistory, DaemonLog
 from orchestrator.live import groups, snapshots
 from orchestrator.live.fragments import render_fragment
@@ -36,9 +37,10 @@ def connect():
 
 
 def daemon_payload(daemon: Daemon) -> dict:
+    (daemon,) = schedule.attach([daemon])
     return {
         "type": "daemon",
-        "daemon": daemon.to_state(),
+        "daemon": schedule.state(daemon),
         "html": {"status": render_fragment("daemons/_status.html", {"daemon": daemon})},
     }
 

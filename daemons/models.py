@@ -35,6 +35,13 @@ class StatusLevel(models.TextChoices):
     ERROR = "error", "Error"  # failing (unreachable, crashed); retrying
 
 
+class PauseMode(models.TextChoices):
+    """How a paused daemon holds (daemons/pause.py)."""
+
+    SOFT = "soft", "Soft"  # finishes what it watches, starts nothing new
+    HARD = "hard", "Hard"  # also stops its running job (generation: Stash's stopJob); restarts it on resume
+
+
 class Daemon(models.Model):
     """One long-lived daemon. Its host process (`rundaemon <name>`) follows `desired_state`."""
 
@@ -60,6 +67,17 @@ class Daemon(models.Model):
     # A page the status points to besides its job (the settings to fix, the plans to review).
     status_link_url = models.CharField(max_length=200, blank=True, null=True)  # noqa: DJ001
     status_link_label = models.CharField(max_length=100, blank=True, null=True)  # noqa: DJ001
+
+    # Pause (daemons/pause.py): set by Pause, cleared by Resume; kept across restarts of host and stack.
+    paused_at = models.DateTimeField(null=True, blank=True)
+    paused_by = models.CharField(max_length=150, blank=True)
+    pause_mode = models.CharField(max_length=10, choices=PauseMode.choices, blank=True)
+    # Bumped by "Run now"; the host compares it with what it last applied (like restart_requested).
+    run_now_requested = models.PositiveIntegerField(default=0)
+    # The schedule (daemons/schedule.py): the cycle under way, if any, and the last finished one.
+    cycle_started_at = models.DateTimeField(null=True, blank=True)
+    last_cycle_started_at = models.DateTimeField(null=True, blank=True)
+    last_cycle_ended_at = models.DateTimeField(null=True, blank=True)
 
     lease_owner = models.CharField(max_length=64, blank=True)
     lease_host = models.CharField(max_length=255, blank=True)
@@ -143,6 +161,18 @@ class Daemon(models.Model):
         return ("Starting…", "starting") if wanted else ("Stopped", "stopped")
 
     @property
+    def is_paused(self) -> bool:
+        return self.paused_at is not None
+
+    @property
+    def supports_hard_pause(self) -> bool:
+        """Whether its kind may stop its running job for a hard pause (daemons/pause.py)."""
+        from daemons.registry import get_kind
+
+        kind = get_kind(self.kind)
+        return bool(kind and getattr(kind, "supports_hard_pause", False))
+
+    @property
     def current_job_url(self):
         if not self.current_job_id:
             return None
@@ -173,6 +203,10 @@ class Daemon(models.Model):
             "last_error": self.last_error,
             "last_error_at": _iso(self.last_error_at),
             "url": self.get_absolute_url(),
+            "paused": self.is_paused,
+            "paused_at": _iso(self.paused_at),
+            "paused_by": self.paused_by,
+            "pause_mode": self.pause_mode or None,
         }
 
 

@@ -9,7 +9,7 @@ import re
 
 from rest_framework import serializers
 
-from daemons import services
+from daemons import schedule, services
 from daemons.models import (
     ActualState,
     Daemon,
@@ -18,6 +18,7 @@ from daemons.models import (
     DesiredState,
     JobAction,
     LogLevel,
+    PauseMode,
     StatusLevel,
 )
 from orchestrator.api import RejectUnknownFieldsMixin
@@ -34,6 +35,20 @@ class ConfigFieldSerializer(serializers.Serializer):
     max = serializers.FloatField(allow_null=True)
     choices = serializers.ListField(child=serializers.JSONField())
     required = serializers.BooleanField()
+
+
+class ScheduleSerializer(serializers.Serializer):
+    """A daemon's schedule (daemons/schedule.py); times in ISO 8601."""
+
+    interval_seconds = serializers.FloatField(allow_null=True, help_text="Its pause between cycles.")
+    cycle_started_at = serializers.DateTimeField(allow_null=True, help_text="The cycle under way, if any.")
+    last_cycle_started_at = serializers.DateTimeField(allow_null=True)
+    last_cycle_ended_at = serializers.DateTimeField(allow_null=True)
+    last_cycle_seconds = serializers.FloatField(allow_null=True)
+    next_run_at = serializers.DateTimeField(allow_null=True, help_text="The end of its current wait (not paused).")
+    quiet_hours = serializers.CharField(help_text="The window in which it may start work (empty: any time).")
+    quiet_until = serializers.DateTimeField(allow_null=True, help_text="Outside the window now: when it opens.")
+    time_zone = serializers.CharField(help_text="The zone quiet hours are read in (TIME_ZONE).")
 
 
 class DaemonSerializer(serializers.Serializer):
@@ -63,6 +78,11 @@ class DaemonSerializer(serializers.Serializer):
     last_error = serializers.CharField()
     last_error_at = serializers.DateTimeField(allow_null=True)
     url = serializers.CharField(help_text="The daemon's page.")
+    paused = serializers.BooleanField()
+    paused_at = serializers.DateTimeField(allow_null=True)
+    paused_by = serializers.CharField()
+    pause_mode = serializers.ChoiceField(choices=PauseMode.choices, allow_null=True)
+    schedule = ScheduleSerializer()
     configuration = serializers.DictField(help_text="The settings in effect (stored values over the defaults).")
     config_schema = ConfigFieldSerializer(many=True, help_text="Every setting with its type, default and bounds.")
     is_stale = serializers.BooleanField(
@@ -73,7 +93,7 @@ class DaemonSerializer(serializers.Serializer):
     def to_representation(self, instance: Daemon) -> dict:
         schema = services.schema_for(instance)
         return {
-            **instance.to_state(),
+            **schedule.state(instance),
             "configuration": services.effective_config(instance) if schema else instance.configuration,
             "config_schema": schema.describe() if schema else [],
             "is_stale": services.is_stale(instance),
@@ -153,3 +173,19 @@ class DaemonHistoryFilterSerializer(_SinceFilterSerializer):
 class ActionResultSerializer(serializers.Serializer):
     message = serializers.CharField()
     daemon = DaemonSerializer()
+
+
+class PauseSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    mode = serializers.ChoiceField(
+        choices=PauseMode.choices,
+        default=PauseMode.SOFT,
+        help_text="soft: finish what it watches, start nothing new; hard (generation): also stop its job.",
+    )
+
+
+class BulkPauseSerializer(RejectUnknownFieldsMixin, serializers.Serializer):
+    daemons = serializers.ListField(
+        child=serializers.CharField(),
+        required=False,
+        help_text="Only these daemons (every name must exist); default: every daemon.",
+    )

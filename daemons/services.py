@@ -110,15 +110,25 @@ def save_fields(daemon_id: int, lease: str | None = None, **fields):
 
 
 def set_status(
-    daemon_id: int, message, job_id=None, job_type=None, level=StatusLevel.OK, link=None, next_at=None, lease=None
+    daemon_id: int,
+    message,
+    job_id=None,
+    job_type=None,
+    level=StatusLevel.OK,
+    link=None,
+    next_at=None,
+    lease=None,
+    extra=None,
 ):
     """The hot path of update_status(): one UPDATE … RETURNING yields the whole row to push.
 
     `link` is (url, label) or None. `next_at` is the status's deadline when the caller knows it; None
-    keeps the deadline on record (the step's end records the new one, see BaseDaemon.run_step)."""
+    keeps the deadline on record (the step's end records the new one, see BaseDaemon.run_step).
+    `extra`: more plain fields for the same write (a cycle's times, daemons/schedule.py)."""
     now = timezone.now()
     url, label = link or (None, None)
     fields = {"status_next_at": next_at} if next_at is not None else {}
+    fields.update(extra or {})
     daemon = _update_returning(
         _where(daemon_id, lease),
         current_status=message[:500] if message is not None else None,
@@ -137,9 +147,17 @@ def set_status(
     _changed(daemon)
 
 
-def set_next_at(daemon_id: int, next_at, lease: str | None = None):
-    """Record when the daemon will say something next (one UPDATE … RETURNING, pushed like a status)."""
-    daemon = _update_returning(_where(daemon_id, lease), status_next_at=next_at, updated_at=timezone.now())
+def set_next_at(daemon_id: int, next_at, lease: str | None = None, **extra):
+    """Record when the daemon will say something next (one UPDATE … RETURNING, pushed like a status), with
+    `extra` plain fields in the same write (a cycle's times)."""
+    now = timezone.now()
+    daemon = _update_returning(_where(daemon_id, lease), status_next_at=next_at, updated_at=now, **extra)
+    _changed(_fenced(daemon, lease))
+
+
+def update_row(daemon_id: int, lease: str | None = None, **fields):
+    """Write some fields (plain values) and push the whole row (one UPDATE … RETURNING)."""
+    daemon = _update_returning(_where(daemon_id, lease), updated_at=timezone.now(), **fields)
     _changed(_fenced(daemon, lease))
 
 
@@ -175,6 +193,7 @@ STATUS_CLEARED = {
     "status_level": None,
     "status_link_url": None,
     "status_link_label": None,
+    "cycle_started_at": None,  # a stopped or crashed loop has no cycle under way (daemons/schedule.py)
 }
 
 
@@ -347,14 +366,15 @@ def host_alive(daemon: Daemon, now=None) -> bool:
 def is_stale(daemon: Daemon, now=None) -> bool:
     """Running, but overdue: more than DAEMON_STALE_AFTER_SECONDS (the grace) past the deadline its status
     set (`status_next_at`), or its host's heartbeat is late. A daemon sleeping as told is never stale,
-    however long it sleeps. static/js/live.js applies the same rule between pushes."""
+    however long it sleeps, nor is a paused one (unless its host is gone). static/js/live.js applies the
+    same rule between pushes."""
     if daemon.actual_state != ActualState.RUNNING:
         return False
     now = now or timezone.now()
     if not host_alive(daemon, now):
         return True
-    if daemon.status_next_at is None:
-        return False
+    if daemon.status_next_at is None or daemon.paused_at is not None:
+        return False  # a paused daemon waits for Resume, not for a deadline (daemons/pause.py)
     return (now - daemon.status_next_at).total_seconds() > settings.DAEMON_STALE_AFTER_SECONDS
 
 

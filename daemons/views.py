@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from daemons import services
+from daemons import pause, schedule, services
 from daemons.models import LEVEL_ORDER, Daemon, DesiredState
 from orchestrator import json_input
 from orchestrator.schema_forms import form_fields, other_errors
@@ -40,7 +40,7 @@ BULK_ACTIONS = {
 
 @login_required
 def daemon_list(request):
-    daemons = services.attach_current_jobs(list(Daemon.objects.order_by("name")))
+    daemons = schedule.attach(services.attach_current_jobs(list(Daemon.objects.order_by("name"))))
     now = timezone.now()
     for daemon in daemons:
         daemon.stale = services.is_stale(daemon, now)
@@ -49,7 +49,7 @@ def daemon_list(request):
 
 @login_required
 def daemon_detail(request, name):
-    (daemon,) = services.attach_current_jobs([_get_daemon(name)])
+    (daemon,) = schedule.attach(services.attach_current_jobs([_get_daemon(name)]))
     return render(request, "daemons/detail.html", _detail_context(request, daemon))
 
 
@@ -90,6 +90,68 @@ def auto_start(request, name):
     daemon = services.set_auto_start(daemon, enabled)
     state = "on" if daemon.auto_start else "off"
     messages.success(request, f"Auto-start is {state} for {daemon.display_name}.")
+    return _redirect_back(request, "daemons:list")
+
+
+# --- schedule and pause (daemons/pause.py, daemons/schedule.py) ---------------------------------------
+
+
+@login_required
+@require_POST
+def pause_daemon(request, name):
+    daemon = _get_daemon(name)
+    try:
+        daemon = pause.pause(daemon, request.POST.get("mode", "soft"), by=request.user.get_username())
+    except pause.PauseError as exc:
+        messages.error(request, f"{daemon.display_name} was not paused: {exc}")
+        return _refused(request, daemon, 400)
+    hard = " It stops its running job now and starts it again on Resume." if daemon.pause_mode == "hard" else ""
+    messages.success(
+        request, f"{daemon.display_name} is paused: it finishes what it is doing and starts nothing new.{hard}"
+    )
+    return _redirect_back(request, "daemons:list")
+
+
+@login_required
+@require_POST
+def resume_daemon(request, name):
+    daemon = pause.resume(_get_daemon(name), by=request.user.get_username())
+    messages.success(request, f"{daemon.display_name} resumed.")
+    return _redirect_back(request, "daemons:list")
+
+
+@login_required
+@require_POST
+def run_now(request, name):
+    daemon = _get_daemon(name)
+    try:
+        schedule.request_run_now(daemon)
+    except schedule.NotRunnable as exc:
+        messages.error(request, str(exc))
+        return _refused(request, daemon, 409)
+    messages.success(request, f"{daemon.display_name} runs now.")
+    return _redirect_back(request, "daemons:list")
+
+
+@login_required
+@require_POST
+def pause_all(request):
+    names = pause.pause_all(by=request.user.get_username())
+    if names:
+        messages.success(request, f"Paused {len(names)} daemon{'s' * (len(names) != 1)}: {', '.join(names)}")
+    else:
+        messages.info(request, "Every daemon is already paused.")
+    return _redirect_back(request, "daemons:list")
+
+
+@login_required
+@require_POST
+def resume_all(request):
+    names = pause.resume_all(by=request.user.get_username())
+    if names:
+        messages.success(request, f"Resumed {len(names)} daemon{'s' * (len(names) != 1)}: {', '.join(names)}")
+    else:
+        messages.info(request, "No daemon is paused.")
     return _redirect_back(request, "daemons:list")
 
 
@@ -224,3 +286,9 @@ def _redirect_back(request, default: str):
     if url_has_allowed_host_and_scheme(target, allowed_hosts={request.get_host()}, require_https=request.is_secure()):
         return redirect(target)
     return redirect(default)
+
+
+def _refused(request, daemon, status: int):
+    """A refused button (the message is already queued): the daemon's page with it, and `status`."""
+    (daemon,) = schedule.attach(services.attach_current_jobs([daemon]))
+    return render(request, "daemons/detail.html", _detail_context(request, daemon), status=status)

@@ -7,6 +7,7 @@ defaults written to new rows.
 """
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -29,6 +30,9 @@ class Field:
     items: type = str
     # None (JSON null, an empty form input) is a valid value: "not given", resolved by whoever uses it.
     nullable: bool = False
+    # A further check of a well-typed value: returns (clean_value, error_message_or_None), e.g. a
+    # string that must parse as a time window (daemons/quiet_hours.py).
+    validator: Callable[[Any], tuple[Any, str | None]] | None = None
 
     @property
     def title(self) -> str:
@@ -64,6 +68,8 @@ class Field:
             return None, f"Must be at most {_num(self.max)}."
         if self.choices and value not in self.choices:
             return None, "Must be one of: " + ", ".join(str(c) for c in self.choices) + "."
+        if self.validator is not None:
+            return self.validator(value)
         return value, None
 
     def parse_form(self, raw: str | None):

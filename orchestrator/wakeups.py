@@ -35,6 +35,7 @@ JOB_CREATED = "jobs.created"  # a pending job was committed (jobs/wakeups.py): i
 JOB_ENDED = "jobs.ended"  # a job ended, its id as key (jobs/wakeups.py): its watchers; maybe the system is idle
 PLANS = "plans"  # plans or their changes changed (stash/plans/review.py): the plan applier
 SCENES = "scenes"  # a sync wrote scenes (stash/sync/pages.py): generation, video analysis
+DAEMON_RUN_NOW = "daemons.run_now"  # "Run now", the daemon's name as key (daemons/schedule.py): its loop
 
 GROUP_PREFIX = "wakeup."
 # How long a listener waits for its subscription before its loop goes on (Redis down: polls only).

@@ -12,6 +12,7 @@ rests the whole interval, so a plan that cannot be applied is not retried on eve
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
 from daemons.models import StatusLevel
+from daemons.quiet_hours import QUIET_HOURS
 from jobs.models import Job, JobStatus
 from jobs.types.apply_plan import plans_being_applied
 from orchestrator import wakeups
@@ -42,6 +43,7 @@ class AutoPlanApplierDaemon(BaseDaemon):
     config_schema = Schema(
         (
             HEARTBEAT_INTERVAL,
+            QUIET_HOURS,
             job_interval_field(60, "Seconds to wait between checks for plans to apply.", max=None),
             Field(
                 "plan_prefix_filter",

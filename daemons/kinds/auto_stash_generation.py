@@ -23,6 +23,7 @@ from django.utils import timezone
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, clock, in_thread, job_interval_field
 from daemons.models import JobAction, StatusLevel
+from daemons.quiet_hours import QUIET_HOURS
 from jobs.models import Job, JobStatus
 from jobs.queries import live_job_ids, live_job_types
 from jobs.services import fail_lost_job
@@ -71,6 +72,7 @@ class AutoStashGenerationDaemon(BaseDaemon):
     config_schema = Schema(
         (
             HEARTBEAT_INTERVAL,
+            QUIET_HOURS,
             job_interval_field(3600, "Seconds to wait between generation cycles."),
             Field(
                 "monitor_interval_seconds",
@@ -84,6 +86,8 @@ class AutoStashGenerationDaemon(BaseDaemon):
     )
 
     listens_to = (wakeups.JOB_ENDED, wakeups.SCENES, wakeups.JOB_CREATED)
+    # A hard pause stops the running generation (stopJob); Resume starts one for what is still missing.
+    supports_hard_pause = True
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
@@ -226,6 +230,11 @@ class AutoStashGenerationDaemon(BaseDaemon):
         self.cancelled = True
         return await self.monitor()  # a pending job is cancelled at once: record it without waiting
 
+    async def stop_for_hard_pause(self, job: Job, reason: str):
+        await self.log("INFO", f"Hard pause: stopping generation job {job.pk}; Resume starts what is still missing")
+        self.cancelled = True  # ours: the history reads LAUNCHED → CANCELLED (the reason) → FINISHED
+        await super().stop_for_hard_pause(job, reason)
+
     def outcome_action(self, job: Job) -> str:
         # LAUNCHED → (CANCELLED with our reason) → FINISHED: the history tells the whole story once.
         if job.status == JobStatus.CANCELLED and self.cancelled:
@@ -242,5 +251,7 @@ class AutoStashGenerationDaemon(BaseDaemon):
                 f"{result.get('marked_generated', 0)} scenes marked generated, "
                 f"{result.get('scenes_still_missing', 0)} still missing artefacts",
             )
+        elif job.status == JobStatus.CANCELLED and self.pause is not None and self.pause.hard:
+            await self.log("INFO", "Generation stopped for the hard pause; Resume generates what is still missing")
         else:
             await self.log("WARNING", f"Stash metadata generation completed with status: {job.status}: {job.error}")

@@ -8,6 +8,7 @@ watches it instead.
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
 from daemons.models import StatusLevel
+from daemons.quiet_hours import QUIET_HOURS
 from jobs.models import Job, JobStatus
 from jobs.queries import oldest_live_job
 from orchestrator.typed import Schema
@@ -46,7 +47,11 @@ class AutoStashSyncDaemon(BaseDaemon):
     title = "Auto Stash Sync Daemon"
     description = "Starts an incremental sync whenever scenes, tags, performers or studios changed in Stash."
     config_schema = Schema(
-        (HEARTBEAT_INTERVAL, job_interval_field(300, "Seconds to wait between checks for scenes changed in Stash.")),
+        (
+            HEARTBEAT_INTERVAL,
+            QUIET_HOURS,
+            job_interval_field(300, "Seconds to wait between checks for scenes changed in Stash."),
+        ),
     )
 
     def __init__(self, *args, **kwargs):

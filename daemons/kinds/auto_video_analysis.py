@@ -14,6 +14,7 @@ import math
 
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
 from daemons.models import StatusLevel
+from daemons.quiet_hours import QUIET_HOURS
 from jobs.models import Job, JobStatus
 from jobs.types.analysis import held_scene_ids
 from orchestrator import wakeups
@@ -41,6 +42,7 @@ class AutoVideoAnalysisDaemon(BaseDaemon):
     config_schema = Schema(
         (
             HEARTBEAT_INTERVAL,
+            QUIET_HOURS,
             job_interval_field(600, "Seconds to wait between checking for scenes needing video analysis."),
             Field("batch_size", int, 50, "Number of scenes to analyze in each batch.", min=1, max=10_000),
         )

@@ -13,6 +13,7 @@ from django.db import transaction
 from daemons import services
 from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
 from daemons.models import JobAction, StatusLevel
+from daemons.quiet_hours import QUIET_HOURS
 from jobs.models import Job, JobStatus
 from jobs.queries import oldest_live_job
 from jobs.types.process_downloads import start_scan
@@ -47,6 +48,7 @@ class DownloadProcessorDaemon(BaseDaemon):
     config_schema = Schema(
         (
             HEARTBEAT_INTERVAL,
+            QUIET_HOURS,
             job_interval_field(300, "Seconds to wait between checking for completed downloads to process."),
         )
     )

@@ -5,6 +5,7 @@ import resource
 
 from daemons.base import POLL_SECONDS, BaseDaemon
 from daemons.models import StatusLevel
+from daemons.quiet_hours import QUIET_HOURS
 from orchestrator.typed import Field, Schema
 
 
@@ -17,6 +18,7 @@ class TestDaemon(BaseDaemon):
     kind = "test"
     title = "Test Daemon"
     log_title = "Test daemon"
+    interval_key = "interval_seconds"
     description = "Reports statuses, writes logs and launches a test job; for demos and tests."
     config_schema = Schema(
         (
@@ -28,6 +30,7 @@ class TestDaemon(BaseDaemon):
             Field("log_every", int, 5, "Write an INFO log line every N iterations (0: never).", min=0, max=100_000),
             Field("simulate_errors", bool, False, "Raise an error every `error_every` iterations."),
             Field("error_every", int, 20, "Iterations between simulated errors.", min=1, max=100_000),
+            QUIET_HOURS,
         )
     )
 

@@ -142,7 +142,8 @@
     document.querySelectorAll("[data-daemon][data-actual-state]").forEach((root) => {
       const nextAt = parseTime(root.dataset.nextAt);
       const beat = parseTime(root.dataset.heartbeatAt);
-      const overdue = !isNaN(nextAt) && (t - nextAt) / 1000 > staleAfter;
+      // A paused daemon waits for Resume, not for a deadline.
+      const overdue = root.dataset.paused !== "true" && !isNaN(nextAt) && (t - nextAt) / 1000 > staleAfter;
       const hostLate = isNaN(beat) || (t - beat) / 1000 >= leaseSeconds;
       root.dataset.stale = root.dataset.actualState === "running" && (overdue || hostLate) ? "true" : "false";
     });
@@ -218,6 +219,7 @@
       root.dataset.actualState = d.actual_state;
       root.dataset.desiredState = d.desired_state;
       root.dataset.autoStart = d.auto_start ? "true" : "false";
+      root.dataset.paused = d.paused ? "true" : "false";
       root.dataset.statusUpdatedAt = d.status_updated_at || "";
       root.dataset.nextAt = d.status_next_at || "";
       root.dataset.heartbeatAt = d.heartbeat_at || "";

@@ -28,6 +28,7 @@ TEST_DEFAULTS = {
     "log_every": 5,
     "simulate_errors": False,
     "error_every": 20,
+    "quiet_hours": "",
 }
 
 

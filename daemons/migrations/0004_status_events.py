@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('daemons', '0002_status_deadline_level_link'),
+        ('daemons', '0003_schedule_and_pause'),
     ]
 
     operations = [
