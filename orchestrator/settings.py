@@ -4,6 +4,7 @@ Defaults: SQLite under ./data/, an embedded Redis started by `manage.py runstack
 once and kept under ./data/. See README.md for every variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -39,6 +40,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served locally: /api/docs/ works without internet access
+    "axes",  # login throttling: see AXES_* below
     "orchestrator",
     "stash",
     "jobs",
@@ -53,6 +55,8 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it sees the login views' answers and turns a lockout into the login page's message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "orchestrator.urls"
@@ -144,6 +148,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "login"
+
+# Login throttling (django-axes) on every password login (/login/, /admin/login/): after
+# LOGIN_FAILURE_LIMIT wrong passwords for one account from one address, that account is refused from that
+# address for LOGIN_LOCKOUT_MINUTES after the last failure (another address, or another account from the
+# same address, still gets in: a typo-prone neighbour cannot lock the operator out). Unlock from the CLI:
+# `manage.py axes_reset_username <name>` or `manage.py axes_reset`. Tokens (the API) are not passwords.
+LOGIN_FAILURE_LIMIT = env_number("LOGIN_FAILURE_LIMIT", 5, minimum=1, integer=True)
+LOGIN_LOCKOUT_MINUTES = env_number("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, integer=True)
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",  # first: it refuses a locked-out login before the password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_CALLABLE = "orchestrator.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets the earlier typos
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -204,7 +225,11 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # every failed login at INFO is noise; lockouts are warnings
+        "django.channels.server": {"level": "WARNING"},
+    },
 }
 
 SESSION_COOKIE_HTTPONLY = True
