@@ -6,6 +6,7 @@ Every refused attempt during a lockout restarts the cool-off (axes' default), so
 LOGIN_LOCKOUT_MINUTES is exactly how long from now.
 """
 
+from axes.backends import AxesStandaloneBackend
 from django.conf import settings
 from django.contrib import admin
 from django.contrib.admin.forms import AdminAuthenticationForm
@@ -45,3 +46,14 @@ def lockout_response(request, original_response=None, credentials=None):
         return render(request, "admin/login.html", context, status=429)
     context = {"form": _refused_form(AuthenticationForm, request), "next": next_url, "locked_out": True}
     return render(request, "registration/login.html", context, status=429)
+
+
+class LoginThrottleBackend(AxesStandaloneBackend):
+    """Axes' check, for logins that come with a request (both login pages). A login without one (a
+    management command, the test client's login()) has no address to throttle: axes would refuse it with
+    an exception, this lets the next backend decide."""
+
+    def authenticate(self, request, username=None, password=None, **kwargs):
+        if request is None:
+            return None
+        return super().authenticate(request, username=username, password=password, **kwargs)

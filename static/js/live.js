@@ -527,8 +527,11 @@
     ws.onmessage = (event) => {
       if (ws === socket) receive(event.data);
     };
-    ws.onclose = () => {
-      if (ws === socket) lost(ws);
+    ws.onclose = (event) => {
+      // 4401: the login behind the page ended (logout elsewhere, deactivated, new password). Reloading
+      // leads to the login page instead of reconnecting in vain.
+      if (event.code === 4401) location.reload();
+      else if (ws === socket) lost(ws);
     };
   }
 
