@@ -49,6 +49,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "orchestrator.csp.ContentSecurityPolicy",  # the CONTENT_SECURITY_POLICY header below, on every response
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -244,6 +245,24 @@ LIVE_SESSION_CHECK_SECONDS = env_number("LIVE_SESSION_CHECK_SECONDS", 2.0, minim
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the socket helper reads it to send CSRF headers on fetch()
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (orchestrator/csp.py) of every page: scripts and styles only from our own
+# static files (no inline <script>, no on…= handlers, no style= attributes or <style> blocks: they live
+# in static/), the live socket and fetch() to this origin only ('self' covers ws:/wss: to it), images
+# from here or data: URIs (the admin's and Swagger UI's icons), no plugins, no framing, forms post here.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 # Where Stash is: saved on the Settings page; each of these, when set, wins over the saved value
 # (stash.connection.config). Empty: not set.
