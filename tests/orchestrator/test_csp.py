@@ -4,7 +4,7 @@ scripts, handlers or styles; the live socket, the admin and Swagger UI work unde
 import pytest
 from django.contrib.auth.models import User
 from django.test import Client
-from playwright.sync_api import sync_playwright
+from playwright.sync_api import expect, sync_playwright
 
 from daemons.models import Daemon
 from jobs.models import Job, JobStatus
@@ -108,7 +108,8 @@ def test_no_page_violates_the_policy_in_chromium(daphne_server, user, site_rows,
             page.add_init_script(
                 """document.addEventListener("securitypolicyviolation", (e) => {
                     (window.__csp = window.__csp || []).push(
-                        `${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`);
+                        `${e.violatedDirective} blocked ${e.blockedURI || "inline"} at ${e.sourceFile}:${e.lineNumber}`
+                    );
                 });"""
             )
 
@@ -148,6 +149,36 @@ def test_no_page_violates_the_policy_in_chromium(daphne_server, user, site_rows,
             )
             anonymous.goto(daphne_server + "/admin/login/")
             anonymous.wait_for_load_state("load")
+        finally:
+            browser.close()
+    assert violations == []
+
+
+@pytest.mark.browser
+@pytest.mark.processes
+def test_a_read_only_account_sees_its_buttons_disabled(daphne_server, site_rows, monkeypatch):
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    User.objects.create_user("viewer", password="viewer-password-1")
+    violations: list[str] = []
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            page.on("console", lambda m: violations.append(m.text) if "Content Security Policy" in m.text else None)
+            page.goto(daphne_server + "/login/")
+            page.fill("input[name=username]", "viewer")
+            page.fill("input[name=password]", "viewer-password-1")
+            page.press("input[name=password]", "Enter")
+            page.wait_for_url("**/daemons/")
+            card = page.locator('article[data-daemon="test"]')
+            expect(card.get_by_role("button", name="Start")).to_be_disabled()
+            expect(page.get_by_role("button", name="Stop all")).to_be_disabled()
+            expect(page.get_by_role("button", name="Log out")).to_be_enabled()
+            expect(page.locator(".read-only-banner")).to_contain_text("need a staff account")
+            page.goto(daphne_server + f"/jobs/{site_rows['job']}/")
+            expect(page.get_by_role("button", name="Cancel")).to_be_disabled()
+            page.goto(daphne_server + "/jobs/")
+            expect(page.locator("form.filters select").first).to_be_enabled()  # filters still work
         finally:
             browser.close()
     assert violations == []
