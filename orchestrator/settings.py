@@ -27,6 +27,16 @@ SECRET_KEY = persistent_secret_key(DATA_DIR)
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Behind a reverse proxy (README, Security): PROXY_HEADERS=true trusts the proxy's X-Forwarded-Proto
+# (a request it received over HTTPS is HTTPS here) and makes runstack's daphne take the client's address
+# from X-Forwarded-For. Only with the service bound to an address the proxy alone can reach: any client
+# could send these headers.
+PROXY_HEADERS = env_bool("PROXY_HEADERS", False)
+if PROXY_HEADERS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Served over HTTPS: the session and CSRF cookies are then never sent over plain HTTP.
+SECURE_COOKIES = env_bool("SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
 
 INSTALLED_APPS = [
     "django.contrib.admin",
