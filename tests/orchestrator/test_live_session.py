@@ -111,3 +111,23 @@ def test_a_client_message_after_logout_closes_the_socket_at_once(slow_checking_d
         client.logout()
         ws.send(json.dumps({"type": "ping"}))
         assert closed_code(ws, timeout=CLOSE_WITHIN) == 4401
+
+
+@pytest.mark.browser
+def test_an_open_page_goes_to_the_login_page_when_its_session_ends(daphne_server, user, monkeypatch):
+    from django.contrib.sessions.models import Session
+    from playwright.sync_api import sync_playwright
+
+    from tests.orchestrator.test_browser import CHROMIUM, CHROMIUM_ARGS, log_in
+
+    monkeypatch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            log_in(page, daphne_server)
+            page.wait_for_function("() => document.body.dataset.liveState === 'connected'", timeout=20_000)
+            Session.objects.all().delete()  # what logging out in another tab does to this page's session
+            page.wait_for_url("**/login/**", timeout=CLOSE_WITHIN * 1000)
+        finally:
+            browser.close()
