@@ -1,7 +1,7 @@
 """Routes of the DRF API under /api/ (session and token auth, login required everywhere)."""
 
 from django.urls import path
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from daemons import api as daemons_api
 from jobs import api as jobs_api
@@ -15,7 +15,13 @@ from stash.scenes import api as scenes_api
 urlpatterns = [
     path("", ApiIndex.as_view(), name="api-index"),
     path("schema/", SchemaView.as_view(), name="api-schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    # The split view serves its init script from /api/docs/?script= instead of inline: the
+    # Content-Security-Policy allows scripts from this origin only, not inline ones.
+    path(
+        "docs/",
+        SpectacularSwaggerSplitView.as_view(url_name="api-schema", template_name="api/swagger_ui.html"),
+        name="api-docs",
+    ),
     path("daemons/", daemons_api.DaemonList.as_view(), name="api-daemon-list"),
     # The bulk routes come before "<name>/": "start-all" is a valid daemon slug and would otherwise be
     # taken for a daemon's name.

@@ -4,6 +4,7 @@ Defaults: SQLite under ./data/, an embedded Redis started by `manage.py runstack
 once and kept under ./data/. See README.md for every variable.
 """
 
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -30,6 +31,16 @@ SECRET_KEY = persistent_secret_key(DATA_DIR)
 DEBUG = env_bool("DEBUG", False)
 ALLOWED_HOSTS = env_list("ALLOWED_HOSTS", ["localhost", "127.0.0.1", "[::1]"])
 CSRF_TRUSTED_ORIGINS = env_list("CSRF_TRUSTED_ORIGINS", [])
+# Behind a reverse proxy (README, Security): PROXY_HEADERS=true trusts the proxy's X-Forwarded-Proto
+# (a request it received over HTTPS is HTTPS here) and makes runstack's daphne take the client's address
+# from X-Forwarded-For. Only with the service bound to an address the proxy alone can reach: any client
+# could send these headers.
+PROXY_HEADERS = env_bool("PROXY_HEADERS", False)
+if PROXY_HEADERS:
+    SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
+# Served over HTTPS: the session and CSRF cookies are then never sent over plain HTTP.
+SECURE_COOKIES = env_bool("SECURE_COOKIES", False)
+SESSION_COOKIE_SECURE = CSRF_COOKIE_SECURE = SECURE_COOKIES
 
 INSTALLED_APPS = [
     "django.contrib.admin",
@@ -43,6 +54,7 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",  # Swagger UI served locally: /api/docs/ works without internet access
+    "axes",  # login throttling: see AXES_* below
     "orchestrator",
     "stash",
     "jobs",
@@ -51,12 +63,16 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "orchestrator.csp.ContentSecurityPolicy",  # the CONTENT_SECURITY_POLICY header below, on every response
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "orchestrator.roles.ReadOnlyForNonStaff",  # page POSTs need staff (the API: StaffForChanges below)
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    # Last, so that it sees the login views' answers and turns a lockout into the login page's message.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "orchestrator.urls"
@@ -147,6 +163,23 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
 ]
 LOGIN_URL = "login"
+
+# Login throttling (django-axes) on every password login (/login/, /admin/login/): after
+# LOGIN_FAILURE_LIMIT wrong passwords for one account from one address, that account is refused from that
+# address for LOGIN_LOCKOUT_MINUTES after the last failure (another address, or another account from the
+# same address, still gets in: a typo-prone neighbour cannot lock the operator out). Unlock from the CLI:
+# `manage.py axes_reset_username <name>` or `manage.py axes_reset`. Tokens (the API) are not passwords.
+LOGIN_FAILURE_LIMIT = env_number("LOGIN_FAILURE_LIMIT", 5, minimum=1, integer=True)
+LOGIN_LOCKOUT_MINUTES = env_number("LOGIN_LOCKOUT_MINUTES", 15, minimum=1, integer=True)
+AUTHENTICATION_BACKENDS = [
+    "orchestrator.lockout.LoginThrottleBackend",  # first: it refuses a locked-out login before the password check
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_FAILURE_LIMIT = LOGIN_FAILURE_LIMIT
+AXES_COOLOFF_TIME = timedelta(minutes=LOGIN_LOCKOUT_MINUTES)
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_LOCKOUT_CALLABLE = "orchestrator.lockout.lockout_response"
+AXES_RESET_ON_SUCCESS = True  # a successful login forgets the earlier typos
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "login"
 
@@ -165,7 +198,11 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Everyone signed in reads; changes (POST, PUT, PATCH) need staff (orchestrator/roles.py).
+    "DEFAULT_PERMISSION_CLASSES": [
+        "rest_framework.permissions.IsAuthenticated",
+        "orchestrator.roles.StaffForChanges",
+    ],
     # DRF's defaults, with a nesting limit on JSON (thousands of levels were a 500).
     "DEFAULT_PARSER_CLASSES": [
         "orchestrator.json_input.LimitedJSONParser",
@@ -217,12 +254,38 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"daphne": {"level": "WARNING"}, "django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "daphne": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},  # every failed login at INFO is noise; lockouts are warnings
+        "django.channels.server": {"level": "WARNING"},
+    },
 }
+
+# How often an open live socket re-checks that its login still holds (session present, user active,
+# password unchanged); it also checks before acting on each client message.
+LIVE_SESSION_CHECK_SECONDS = env_number("LIVE_SESSION_CHECK_SECONDS", 2.0, minimum=0.1)
 
 SESSION_COOKIE_HTTPONLY = True
 CSRF_COOKIE_HTTPONLY = False  # the socket helper reads it to send CSRF headers on fetch()
 X_FRAME_OPTIONS = "DENY"
+# Content-Security-Policy (orchestrator/csp.py) of every page: scripts and styles only from our own
+# static files (no inline <script>, no on…= handlers, no style= attributes or <style> blocks: they live
+# in static/), the live socket and fetch() to this origin only ('self' covers ws:/wss: to it), images
+# from here or data: URIs (the admin's and Swagger UI's icons), no plugins, no framing, forms post here.
+CONTENT_SECURITY_POLICY = "; ".join(
+    [
+        "default-src 'self'",
+        "script-src 'self'",
+        "style-src 'self'",
+        "img-src 'self' data:",
+        "font-src 'self'",
+        "connect-src 'self'",
+        "object-src 'none'",
+        "base-uri 'self'",
+        "form-action 'self'",
+        "frame-ancestors 'none'",
+    ]
+)
 
 # Where Stash is: saved on the Settings page; each of these, when set, wins over the saved value
 # (stash.connection.config). Empty: not set.

@@ -121,7 +121,8 @@ def daphne_server(processes):
 def user(transactional_db):
     from django.contrib.auth.models import User
 
-    return User.objects.create_user("alice", password="correct-horse-battery")
+    # Staff: it can change things (orchestrator/roles.py). Tests of read-only accounts make their own.
+    return User.objects.create_user("alice", password="correct-horse-battery", is_staff=True)
 
 
 @pytest.fixture

@@ -313,6 +313,7 @@
       badge.textContent = job.status.charAt(0).toUpperCase() + job.status.slice(1);
     });
     root.querySelectorAll("[data-job-progress]").forEach((fill) => {
+      fill.dataset.width = percent;
       fill.style.width = percent + "%";
       fill.parentElement.setAttribute("aria-valuenow", percent);
     });
@@ -551,8 +552,11 @@
     ws.onmessage = (event) => {
       if (ws === socket) receive(event.data);
     };
-    ws.onclose = () => {
-      if (ws === socket) lost(ws);
+    ws.onclose = (event) => {
+      // 4401: the login behind the page ended (logout elsewhere, deactivated, new password). Reloading
+      // leads to the login page instead of reconnecting in vain.
+      if (event.code === 4401) location.reload();
+      else if (ws === socket) lost(ws);
     };
   }
 
@@ -619,6 +623,17 @@
     const message = event.target.dataset && event.target.dataset.confirm;
     if (message && !window.confirm(message)) event.preventDefault();
   });
+
+  // Bar widths come from data-width (a percentage): the Content-Security-Policy refuses style=""
+  // attributes in markup, including fragments inserted by pushes, but not styles set from a script.
+  function sizeBars(root) {
+    if (root.matches && root.matches("[data-width]")) root.style.width = root.dataset.width + "%";
+    if (root.querySelectorAll) root.querySelectorAll("[data-width]").forEach((bar) => (bar.style.width = bar.dataset.width + "%"));
+  }
+  sizeBars(document);
+  new MutationObserver((records) => {
+    for (const record of records) for (const node of record.addedNodes) if (node.nodeType === 1) sizeBars(node);
+  }).observe(document.body, { childList: true, subtree: true });
 
   renderTimes(document, true);
   refreshStale();

@@ -25,6 +25,8 @@ def action(admin, url, name, ids):
 def test_admin_requires_a_staff_login(client, user, daemon):
     response = client.get("/admin/daemons/daemon/")
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")
+    user.is_staff = False
+    user.save()
     client.force_login(user)  # logged in, but not staff
     response = client.get("/admin/daemons/daemon/")
     assert response.status_code == 302 and response["Location"].startswith("/admin/login/")

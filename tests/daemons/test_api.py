@@ -34,7 +34,7 @@ TEST_DEFAULTS = {
 
 @pytest.fixture
 def alice(db):
-    return User.objects.create_user("api-alice", password="correct-horse-battery")
+    return User.objects.create_user("api-alice", password="correct-horse-battery", is_staff=True)
 
 
 @pytest.fixture

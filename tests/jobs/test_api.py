@@ -18,7 +18,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def api(db):
     client = APIClient()
-    client.force_authenticate(User.objects.create_user("api-bob", password="correct-horse-battery"))
+    client.force_authenticate(User.objects.create_user("api-bob", password="correct-horse-battery", is_staff=True))
     return client
 
 

@@ -276,8 +276,17 @@ def _serve_web(bind: str, port: int) -> int:
     from orchestrator.dbtag import tag_connection
 
     tag_connection("web")
-    CommandLineInterface().run(["--bind", bind, "--port", str(port), "orchestrator.asgi:application"])
+    CommandLineInterface().run(daphne_args(bind, port))
     return 0
+
+
+def daphne_args(bind: str, port: int) -> list[str]:
+    args = ["--bind", bind, "--port", str(port)]
+    if settings.PROXY_HEADERS:
+        # Behind a reverse proxy every request comes from the proxy: take the client's address from
+        # X-Forwarded-For (login throttling locks per address), as settings.PROXY_HEADERS documents.
+        args.append("--proxy-headers")
+    return [*args, "orchestrator.asgi:application"]
 
 
 def _command(name: str, *args: str) -> int:
