@@ -36,7 +36,7 @@ def rows(transactional_db):
 
 @pytest.fixture
 def admin(transactional_db):
-    return User.objects.create_user("admin", password="correct-horse-battery")
+    return User.objects.create_user("admin", password="correct-horse-battery", is_staff=True)
 
 
 @pytest.fixture

@@ -64,6 +64,11 @@ PAGE_POSTS = [
     ("/daemons/start-all/", {}),
     ("/daemons/stop-all/", {}),
     ("/daemons/restart-all/", {}),
+    ("/daemons/pause-all/", {}),
+    ("/daemons/resume-all/", {}),
+    ("/daemons/{daemon}/pause/", {}),
+    ("/daemons/{daemon}/resume/", {}),
+    ("/daemons/{daemon}/run-now/", {}),
     ("/jobs/run/", {"type": "test"}),
     ("/jobs/{job}/cancel/", {}),
     ("/jobs/{job}/retry/", {}),
@@ -91,6 +96,11 @@ API_CHANGES = [
     ("post", "/api/daemons/start-all/", {}),
     ("post", "/api/daemons/stop-all/", {}),
     ("post", "/api/daemons/restart-all/", {}),
+    ("post", "/api/daemons/pause-all/", {}),
+    ("post", "/api/daemons/resume-all/", {}),
+    ("post", "/api/daemons/{daemon}/pause/", {"mode": "soft"}),
+    ("post", "/api/daemons/{daemon}/resume/", {}),
+    ("post", "/api/daemons/{daemon}/run-now/", {}),
     ("post", "/api/jobs/", {"type": "test", "parameters": {}}),
     ("post", "/api/jobs/{job}/cancel/", {}),
     ("post", "/api/jobs/{job}/retry/", {}),
@@ -101,6 +111,7 @@ API_CHANGES = [
     ("post", "/api/settings/stash/test/", {"url": "http://127.0.0.1:1/"}),
     ("put", "/api/settings/video-analysis/", {"tagger_url": "http://127.0.0.1:1/"}),
     ("patch", "/api/settings/video-analysis/", {"tagger_url": "http://127.0.0.1:1/"}),
+    ("patch", "/api/settings/qbittorrent/", {"category": "other"}),
 ]
 
 READ_PAGES = [
@@ -116,6 +127,8 @@ READ_PAGES = [
     "/settings/",
     "/settings/video-analysis/",
     "/settings/qbittorrent/",
+    "/activity/",
+    "/daemons/{daemon}/timeline/",
 ]
 
 
@@ -203,7 +216,8 @@ def test_the_tables_cover_every_route_that_accepts_changes():
     covered = {u for u, _ in PAGE_POSTS} | {u for _, u, _ in API_CHANGES}
     read_only = {"/", "/login/", "/logout/", "/api/schema/", "/api/docs/"} | {u.split("?")[0] for u in READ_PAGES}
     read_only |= {"/api/daemons/", "/api/daemons/{daemon}/logs/", "/api/daemons/{daemon}/history/", "/api/plans/"}
-    read_only |= {"/api/jobs/{job}/", "/api/plans/{plan}/", "/scenes/<int:pk>/"}
+    read_only |= {"/api/jobs/{job}/", "/api/plans/{plan}/", "/scenes/<int:pk>/", "/scenes/<int:pk>/cover/"}
+    read_only |= {"/api/", "/api/scenes/", "/api/scenes/<str:pk>/", "/api/downloads/", "/api/downloads/<str:pk>/"}
     for route in _routes(get_resolver()):
         for old, new in placeholders.items():
             route = route.replace(old, new)

@@ -15,7 +15,9 @@ JOB = uuid.uuid4()
 @pytest.fixture
 def api():
     client = APIClient()
-    client.force_authenticate(User.objects.create_user("downloads-api", password="correct-horse-battery"))
+    client.force_authenticate(
+        User.objects.create_user("downloads-api", password="correct-horse-battery", is_staff=True)
+    )
     return client
 
 
