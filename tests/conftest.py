@@ -141,6 +141,12 @@ def daemon(transactional_db):
     return Daemon.objects.get(name="test")
 
 
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings():
+    """pytest-django would append the xdist worker's id (_gw0) to the test database names; tests/settings.py
+    already made them the worker's own (from TEST_RUN_ID), so the names stay as the settings say."""
+
+
 @pytest.fixture(scope="session", autouse=True)
 def _let_the_test_database_be_dropped(django_db_setup, django_db_blocker):
     """Processes killed by the tests can leave a backend behind for a moment, and PostgreSQL refuses to
