@@ -79,7 +79,7 @@ def stack(processes, tmp_path, demo_clips):
             raise AssertionError("runstack exited:\n" + processes.output(proc))
         try:
             return requests.get(url + "/login/", timeout=1).status_code == 200
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or slow to answer under load
             return False
 
     wait_for(serving, timeout=60, message="runstack to serve /login/")
