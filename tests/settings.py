@@ -37,3 +37,6 @@ os.environ.setdefault("STASH_RETRY_FIRST_SECONDS", "0.5")
 os.environ.setdefault("STASH_JOB_POLL_SECONDS", "0.1")
 
 from orchestrator.settings import *  # noqa: E402,F403
+
+# Cheap password hashing (the same algorithm): see tests/hashers.py.
+PASSWORD_HASHERS = ["tests.hashers.FastPBKDF2PasswordHasher"]
