@@ -10,6 +10,13 @@ DEV_STAMP := $(VENV)/.installed-dev
 # the built-in video analyzer runs ffprobe/ffmpeg; the download tests start a real qbittorrent-nox).
 TEST_SYSTEM_PACKAGES := /usr/bin/chromium:chromium /usr/bin/ffprobe:ffmpeg /usr/bin/qbittorrent-nox:qbittorrent-nox
 SQLITE_TEST_URL := sqlite:///$(CURDIR)/data/orchestrator-test.sqlite3
+# Each pytest pass runs in PYTEST_WORKERS pytest-xdist workers, each with its own test database, SQLite file,
+# channel prefix and log names (tests/settings.py). Most tests wait on real processes, Redis, HTTP or Chromium
+# rather than on the CPU, so more workers than the machine's 2 cores pay. `make test PYTEST_WORKERS=0` runs each
+# pass in a single process. worksteal: a worker that runs out of tests takes queued ones from a busy one, so
+# a few long tests at the end do not leave the other workers idle.
+PYTEST_WORKERS ?= 3
+PYTEST_PARALLEL := -n $(PYTEST_WORKERS) --dist worksteal
 
 .PHONY: run test bench lint clean system-packages
 
@@ -24,9 +31,9 @@ test: $(DEV_STAMP) system-packages
 	@failed=""; \
 	$(MAKE) --no-print-directory lint || failed="$$failed lint"; \
 	echo "== pytest on PostgreSQL"; \
-	$(PY) -m pytest || failed="$$failed pytest-postgresql"; \
+	$(PY) -m pytest $(PYTEST_PARALLEL) || failed="$$failed pytest-postgresql"; \
 	echo "== pytest on SQLite (without browser tests)"; \
-	DATABASE_URL=$(SQLITE_TEST_URL) $(PY) -m pytest -m "not browser" || failed="$$failed pytest-sqlite"; \
+	DATABASE_URL=$(SQLITE_TEST_URL) $(PY) -m pytest $(PYTEST_PARALLEL) -m "not browser" || failed="$$failed pytest-sqlite"; \
 	if [ -n "$$failed" ]; then echo "FAILED:$$failed"; exit 1; fi; \
 	echo "All checks passed."
 

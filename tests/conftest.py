@@ -2,6 +2,7 @@
 `make test` also runs them on SQLite, the default path. Processes under test are real `manage.py`
 subprocesses pointed at the test database; every PID started is killed at teardown."""
 
+import fcntl
 import os
 import signal
 import socket
@@ -118,7 +119,11 @@ def daphne_server(processes):
 
 
 @pytest.fixture
-def user(transactional_db):
+def user(db):
+    """`db`, not `transactional_db`: a page test runs in a transaction that is rolled back, which costs
+    nothing, where a flush of every table after each test cost 1-2 s on PostgreSQL. A test that needs
+    committed rows (one that starts processes, through proc_env) still asks for transactional_db, and then
+    pytest-django runs it transactionally with this fixture too."""
     from django.contrib.auth.models import User
 
     # Staff: it can change things (orchestrator/roles.py). Tests of read-only accounts make their own.
@@ -133,13 +138,19 @@ def browser(client, user):
 
 
 @pytest.fixture
-def daemon(transactional_db):
-    """The test daemon's row (every registered kind gets its row, as after a migrate)."""
+def daemon(db):
+    """The test daemon's row (every registered kind gets its row, as after a migrate). `db` as in `user`."""
     from daemons import services
     from daemons.models import Daemon
 
     services.ensure_daemon_rows()
     return Daemon.objects.get(name="test")
+
+
+@pytest.fixture(scope="session")
+def django_db_modify_db_settings():
+    """pytest-django would append the xdist worker's id (_gw0) to the test database names; tests/settings.py
+    already made them the worker's own (from TEST_RUN_ID), so the names stay as the settings say."""
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -214,6 +225,16 @@ def demo_clips(tmp_path_factory):
     Copy them (as hard links) into DATA_DIR/demo-media/clips to spare a demo stack from making them."""
     from stash.emulator.demo_media import make_clips
 
-    media_dir = tmp_path_factory.mktemp("demo-media")
-    make_clips(str(media_dir))
+    if not os.environ.get("PYTEST_XDIST_WORKER"):
+        media_dir = tmp_path_factory.mktemp("demo-media")
+        make_clips(str(media_dir))
+        return media_dir / "clips"
+    # Under pytest-xdist the workers share one set, in the run's common temporary folder (the parent of
+    # each worker's own): the first worker to need them makes them under a lock, the others wait and reuse
+    # them. ffmpeg is CPU-bound, and every worker making its own set cost minutes on 2 cores.
+    media_dir = tmp_path_factory.getbasetemp().parent / "demo-media"
+    media_dir.mkdir(exist_ok=True)
+    with open(media_dir.parent / "demo-media.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        make_clips(str(media_dir))  # makes only the clips that are missing
     return media_dir / "clips"

@@ -9,6 +9,18 @@ import os
 import secrets
 
 RUN_ID = os.environ.setdefault("TEST_RUN_ID", f"{os.getpid()}")
+# Under pytest-xdist each worker is a process of its own but inherits the controller's environment, so the
+# ids the controller derived above would be shared: the worker's id (gw0, gw1...) is appended once, and the
+# test database, the SQLite test file, the channel prefix and the testproc log names are the worker's own.
+# TEST_RUN_WORKER records it, so the subprocesses a worker starts (which import this module again) keep
+# the worker's ids instead of suffixing them twice.
+_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _WORKER and os.environ.get("TEST_RUN_WORKER") != _WORKER:
+    os.environ["TEST_RUN_WORKER"] = _WORKER
+    for _name in ("TEST_RUN_ID", "TEST_DATABASE_NAME", "CHANNEL_PREFIX"):
+        if _name in os.environ:
+            os.environ[_name] = f"{os.environ[_name]}_{_WORKER}"
+    RUN_ID = os.environ["TEST_RUN_ID"]
 os.environ.setdefault("DATABASE_URL", "postgres://postgres@127.0.0.1:5432/orchestrator")
 os.environ.setdefault("TEST_DATABASE_NAME", f"test_orchestrator_{RUN_ID}")
 os.environ.setdefault("REDIS_URL", "redis://127.0.0.1:6379/0")
@@ -25,3 +37,6 @@ os.environ.setdefault("STASH_RETRY_FIRST_SECONDS", "0.5")
 os.environ.setdefault("STASH_JOB_POLL_SECONDS", "0.1")
 
 from orchestrator.settings import *  # noqa: E402,F403
+
+# Cheap password hashing (the same algorithm): see tests/hashers.py.
+PASSWORD_HASHERS = ["tests.hashers.FastPBKDF2PasswordHasher"]

@@ -53,6 +53,10 @@ SITE_PAGES = [
     "/api/docs/",
     "/api/daemons/",  # DRF's browsable API
     "/api/jobs/{job}/",
+    "/api/",
+    "/activity/",
+    "/activity/?days=30",
+    "/daemons/test/?timeline=168",
     "/no-such-page/",
 ]
 
@@ -62,7 +66,7 @@ def site_rows(user):
     User.objects.filter(pk=user.pk).update(is_superuser=True)
     job = create_job("test", {"steps": 4})
     Job.objects.filter(pk=job.pk).update(status=JobStatus.RUNNING, progress=40, processed_items=2, total_items=4)
-    scene = Scene.objects.create(id=7, title="A scene")
+    scene = Scene.objects.create(id=7, title="A scene", screenshot_url="http://127.0.0.1:1/scene/7/screenshot?t=1")
     SceneFile.objects.create(id=70, scene=scene, path="/library/a.mp4", basename="a.mp4")
     plan = plans.create_plan("Plan")
     plans.add_changes(plan, 7, [{"field": "tags", "action": "add", "current_value": None, "proposed_value": "Kiss_AI"}])

@@ -487,7 +487,7 @@ def test_the_command_serves_a_seeded_library(processes):
             raise AssertionError("stashemulator exited:\n" + processes.output(proc))
         try:
             return gql(url, "Version").json()["data"]["version"]
-        except requests.ConnectionError:
+        except (requests.ConnectionError, requests.Timeout):  # not listening yet, or slow to answer under load
             return None
 
     assert wait_for(version, timeout=30, message="the emulator to answer")["version"].startswith("v")
