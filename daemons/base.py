@@ -27,8 +27,9 @@ from daemons import services
 from daemons.models import Daemon, JobAction, StatusLevel
 from jobs import services as job_services
 from jobs.models import ACTIVE_STATUSES, Job, JobStatus
-from orchestrator import wakeups
+from orchestrator import notify, wakeups
 from orchestrator.backoff import Backoff
+from orchestrator.paths import daemon_path
 from orchestrator.typed import Field, Schema
 from stash.connection.errors import StashError
 
@@ -273,6 +274,8 @@ class BaseDaemon:
         delivery to browsers happens on the publisher thread.
         """
         self._spoke = True
+        entered_error = level == StatusLevel.ERROR and getattr(self, "_last_level", None) != StatusLevel.ERROR
+        self._last_level = level
         next_at = None
         if next_in is not None:
             next_at = self._next_at = timezone.now() + timedelta(seconds=next_in)
@@ -285,6 +288,15 @@ class BaseDaemon:
             link,
             next_at,
         )
+        if entered_error:  # once per fall into error, not per status that repeats it
+            await sync_to_async(notify.event)(
+                notify.DAEMON_ERROR,
+                self.name,
+                f"Daemon {self.name} is in error",
+                str(status_message),
+                link=link[0] if link else daemon_path(self.name),
+                level="failure",
+            )
 
     async def log(self, level: str, message: str):
         """Append a line to the daemon's log (shown live on its page)."""

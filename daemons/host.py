@@ -27,8 +27,10 @@ from django.utils import timezone
 from daemons import services
 from daemons.models import ActualState, Daemon, DesiredState, StatusLevel
 from daemons.registry import get_kind
+from orchestrator import notify
 from orchestrator.backoff import Backoff
 from orchestrator.live.signals import status_changed
+from orchestrator.paths import daemon_path
 
 logger = logging.getLogger("daemons.host")
 
@@ -251,6 +253,7 @@ class DaemonHost:
             self.daemon_id, actual_state=ActualState.ERROR, last_error=trace[-10_000:], last_error_at=now, **status
         )
         await self._log("ERROR", f"Daemon crashed: {summary}\n{trace}")
+        await db(_notify_crash)(self.name, summary, self.crashes.failures, delay)
 
     async def _stop_loop(self, *, clear: bool):
         task = self.loop_task
@@ -282,3 +285,23 @@ class DaemonHost:
 
     async def _log(self, level: str, message: str):
         await db(services.add_log)(self._handle, level, message)
+
+
+# Three crashes in a row without a healthy minute between them: the message says "crash-looping".
+CRASH_LOOP_AFTER = 3
+
+
+def _notify_crash(name: str, summary: str, crashes: int, delay: float):
+    """One event per crash; the notification rate limit (per daemon) turns a crash loop into one message
+    per window that counts the crashes it held back."""
+    looping = crashes >= CRASH_LOOP_AFTER
+    notify.event(
+        notify.DAEMON_ERROR,
+        name,
+        f"Daemon {name} is crash-looping" if looping else f"Daemon {name} crashed",
+        f"{summary} ({crashes} crashes in a row; restarting in {delay:g} s)"
+        if looping
+        else f"{summary} (restarting in {delay:g} s)",
+        link=daemon_path(name),
+        level="failure",
+    )

@@ -4,6 +4,8 @@ from django.urls import path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from daemons import api as daemons_api
+from health import api as health_api
+from health.notifications import api as notify_api
 from jobs import api as jobs_api
 from stash.analysis import api as analysis_api
 from stash.connection import api as stash_api
@@ -40,6 +42,13 @@ urlpatterns = [
     path("plan-changes/<int:pk>/", plan_api.ChangeDetail.as_view(), name="api-plan-change"),
     path("settings/stash/", stash_api.StashSettingsView.as_view(), name="api-stash-settings"),
     path("settings/stash/test/", stash_api.StashConnectionTest.as_view(), name="api-stash-settings-test"),
+    path("health/", health_api.HealthList.as_view(), name="api-health"),
+    path("health/<slug:name>/", health_api.HealthDetail.as_view(), name="api-health-detail"),
+    path("health/<slug:name>/check/", health_api.HealthCheckNow.as_view(), name="api-health-check"),
+    path("notifications/", notify_api.TargetList.as_view(), name="api-notification-list"),
+    path("notifications/outbox/", notify_api.Outbox.as_view(), name="api-notification-outbox"),
+    path("notifications/<int:pk>/", notify_api.TargetDetail.as_view(), name="api-notification-detail"),
+    path("notifications/<int:pk>/test/", notify_api.TargetTest.as_view(), name="api-notification-test"),
     path(
         "settings/video-analysis/",
         analysis_api.VideoAnalysisSettingsView.as_view(),

@@ -35,6 +35,8 @@ JOB_CREATED = "jobs.created"  # a pending job was committed (jobs/wakeups.py): i
 JOB_ENDED = "jobs.ended"  # a job ended, its id as key (jobs/wakeups.py): its watchers; maybe the system is idle
 PLANS = "plans"  # plans or their changes changed (stash/plans/review.py): the plan applier
 SCENES = "scenes"  # a sync wrote scenes (stash/sync/pages.py): generation, video analysis
+NOTIFY = "notify"  # the notification outbox has new messages (health/notifications/outbox.py): the sender
+HEALTH = "health"  # a person asked for a check now (health/views.py, api.py): the health loop
 
 GROUP_PREFIX = "wakeup."
 # How long a listener waits for its subscription before its loop goes on (Redis down: polls only).

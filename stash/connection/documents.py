@@ -221,8 +221,14 @@ SCENE_MARKER_DESTROY = """
 mutation SceneMarkerDestroy($id: ID!) { sceneMarkerDestroy(id: $id) }
 """
 
+# The library folders Stash scans (Settings → Library), for the path-mapping health check.
+LIBRARY_PATHS = """
+query LibraryPaths { configuration { general { stashes { path excludeVideo } } } }
+"""
+
 DOCUMENTS = {
     "Version": VERSION,
+    "LibraryPaths": LIBRARY_PATHS,
     "FindScenes": FIND_SCENES,
     "FindSceneIds": FIND_SCENE_IDS,
     "FindSceneMarkers": FIND_SCENE_MARKERS,
@@ -254,6 +260,7 @@ DOCUMENTS = {
 IDEMPOTENT = frozenset(
     {
         "Version",
+        "LibraryPaths",
         "FindScenes",
         "FindSceneIds",
         "FindSceneMarkers",

@@ -80,6 +80,13 @@ def version(ctx):
     return SimpleNamespace(**VERSION)
 
 
+@root("query", "configuration")
+def configuration(ctx):
+    """Only the library folders (Settings → Library): what the path-mapping health check reads."""
+    stashes = [SimpleNamespace(path=p, excludeVideo=False, excludeImage=False) for p in ctx.store.library_paths]
+    return SimpleNamespace(general=SimpleNamespace(stashes=stashes))
+
+
 @root("query", "findScene")
 def find_scene(ctx, id=None):
     return ctx.store.scenes.get(_int_id(id)) if id is not None else None

@@ -195,6 +195,10 @@ input StudioCreateInput {
 
 type Version { version: String hash: String! build_time: String! }
 
+type StashConfig { path: String! excludeVideo: Boolean! excludeImage: Boolean! }
+type ConfigGeneralResult { stashes: [StashConfig!]! }
+type ConfigResult { general: ConfigGeneralResult! }
+
 type Job {
   id: ID!
   status: JobStatus!
@@ -349,6 +353,7 @@ type Query {
   jobQueue: [Job!]
   findJob(input: FindJobInput!): Job
   version: Version!
+  configuration: ConfigResult!
 }
 
 type Mutation {
