@@ -7,6 +7,7 @@ import os
 import re
 
 from health.checks import Check, Result, error, ok, warning
+from health.checks.stash import FreshClient
 from orchestrator.paths import stash_settings_path
 from stash.connection.config import TEST_CONNECT_TIMEOUT, TEST_READ_TIMEOUT, effective_connection, path_mapper
 from stash.connection.errors import StashError
@@ -18,7 +19,13 @@ def run() -> Result:
     connection = effective_connection()
     if not connection.url:
         return warning("Stash is not configured, so its library folders are unknown.", "Configure Stash first.")
-    client = connection.client(connect_timeout=TEST_CONNECT_TIMEOUT, read_timeout=TEST_READ_TIMEOUT, attempts=1)
+    client = FreshClient(
+        connection.url,
+        connection.api_key,
+        connect_timeout=TEST_CONNECT_TIMEOUT,
+        read_timeout=TEST_READ_TIMEOUT,
+        attempts=1,
+    )
     try:
         stashes = client.library_paths()
     except StashError as exc:
@@ -26,6 +33,8 @@ def run() -> Result:
             f"Stash's library folders could not be read: {exc}",
             "See the Stash check; this one runs again once Stash answers.",
         )
+    finally:
+        client.close()
     mapper = path_mapper()
     folders, problems = [], []
     for entry in stashes:

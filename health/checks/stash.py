@@ -2,13 +2,34 @@
 
 import time
 
+import requests
+
 from health.checks import Check, Result, error, ok, warning
 from orchestrator.paths import stash_settings_path
+from stash.connection.client import StashClient
 from stash.connection.config import TEST_CONNECT_TIMEOUT, TEST_READ_TIMEOUT, effective_connection
 from stash.connection.errors import StashAuthError, StashError, StashUnreachable
 
 # Slower than this for a one-line query: Stash is overloaded (syncs and jobs will crawl).
 SLOW_SECONDS = 2.0
+
+
+class FreshClient(StashClient):
+    """A client on a connection of its own: the process's pooled keep-alive connection could still
+    answer from a Stash that no longer accepts new ones, and the round trip should include the connect."""
+
+    @property
+    def session(self) -> requests.Session:
+        if not hasattr(self, "_session"):
+            self._session = requests.Session()
+            self._session.headers["Accept"] = "application/json"
+            if self.api_key:
+                self._session.headers["ApiKey"] = self.api_key
+        return self._session
+
+    def close(self):
+        if hasattr(self, "_session"):
+            self._session.close()
 
 
 def run() -> Result:
@@ -18,7 +39,9 @@ def run() -> Result:
             "Stash is not configured: nothing can be synced, generated or scanned.",
             f"Enter Stash's URL (and API key) on the Settings page ({stash_settings_path()}) or set STASH_URL.",
         )
-    client = connection.client(
+    client = FreshClient(
+        connection.url,
+        connection.api_key,
         connect_timeout=min(connection.connect_timeout, TEST_CONNECT_TIMEOUT),
         read_timeout=min(connection.read_timeout, TEST_READ_TIMEOUT),
         attempts=1,
@@ -32,6 +55,8 @@ def run() -> Result:
         return error(f"{exc}.", f"Start Stash, or correct its URL on {stash_settings_path()}.", url=connection.url)
     except StashError as exc:
         return error(f"Stash answered, but not as expected: {exc}", f"Check that {connection.url} is Stash's address.")
+    finally:
+        client.close()
     rtt_ms = round((time.monotonic() - started) * 1000)
     facts = {"url": connection.url, "version": version.get("version") or "?", "round_trip_ms": rtt_ms}
     if connection.is_demo:
