@@ -19,7 +19,7 @@ def _row(name: str) -> status.Row:
 
 
 class HealthList(APIView):
-    @extend_schema(responses=OpenApiTypes.OBJECT)
+    @extend_schema(operation_id="health_list", responses=OpenApiTypes.OBJECT)
     def get(self, request):
         rows = status.rows()
         return Response(
