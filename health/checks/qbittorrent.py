@@ -25,7 +25,10 @@ def run() -> Result:
             save_path = qb.default_save_path()
             torrents = qb.completed_torrents(row.category)
     except Unreachable as exc:
-        return error(f"{exc}.", f"Start qBittorrent (its Web UI), or {fix_settings[0].lower()}{fix_settings[1:]}")
+        return error(
+            f"{exc}.",
+            f"Start qBittorrent (with its Web UI on), or correct its host and port on {qbittorrent_settings_path()}.",
+        )
     except (LoginRejected, LoginRefused) as exc:
         return error(f"{exc}.", f"Enter the Web UI username and password on {qbittorrent_settings_path()}.")
     except DownloadsError as exc:

@@ -2,10 +2,9 @@
 
 Without REDIS_URL it first starts the embedded Redis. Then it sets the auto-start daemons to run and
 forks the web server (daphne), one job worker, the health loop (`runhealth`) and one `rundaemon` host per
-registered daemon, restarting
-whichever exits. With no Stash configured (no STASH_URL, no URL saved in the settings) it also runs the
-built-in Stash emulator with its demo library and tells every child where (STASH_DEMO_URL). Ctrl-C
-(SIGINT) or SIGTERM stops them all within about ten seconds.
+registered daemon, restarting whichever exits. With no Stash configured (no STASH_URL, no URL saved in the
+settings) it also runs the built-in Stash emulator with its demo library and tells every child where
+(STASH_DEMO_URL). Ctrl-C (SIGINT) or SIGTERM stops them all within about ten seconds.
 
 The children are forked from this process after Django and the project are loaded (and the heap frozen
 for the garbage collector), so the memory they share is counted once.
