@@ -13,6 +13,7 @@
 import logging
 import re
 import threading
+import time
 from datetime import timedelta
 
 import apprise
@@ -27,6 +28,8 @@ from orchestrator import wakeups
 logger = logging.getLogger(__name__)
 
 BATCH = 20
+RETENTION_DAYS = 30
+PURGE_EVERY_SECONDS = 3600
 LEASE_SECONDS = 120
 LEVELS = {
     "info": apprise.NotifyType.INFO,
@@ -121,6 +124,14 @@ def _deliver(message: Notification):
         _set(message, status=DeliveryStatus.FAILED, error=failure)
 
 
+def purge_old(now=None) -> int:
+    """Delete finished messages older than NOTIFY_RETENTION_DAYS (the outbox is a log, not an archive)."""
+    cutoff = (now or timezone.now()) - timedelta(days=RETENTION_DAYS)
+    finished = (DeliveryStatus.SENT, DeliveryStatus.FAILED, DeliveryStatus.SUPPRESSED)
+    deleted, _ = Notification.objects.filter(status__in=finished, created_at__lt=cutoff).delete()
+    return deleted
+
+
 def _set(message: Notification, **fields):
     Notification.objects.filter(pk=message.pk).update(**fields)
 
@@ -138,9 +149,13 @@ class Sender:
 
     def run(self):
         wakeups.listen_in_thread((wakeups.NOTIFY,), self._woken)
+        last_purge = 0.0
         while not self.stop.is_set():
             try:
                 deliver_due()
+                if time.monotonic() - last_purge > PURGE_EVERY_SECONDS:
+                    last_purge = time.monotonic()
+                    purge_old()
             except Exception:  # the database went away: try again at the next poll
                 logger.exception("Delivering notifications failed")
             finally:

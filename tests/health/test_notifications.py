@@ -272,3 +272,38 @@ def test_events_come_from_plans_and_downloads_too(endpoint):
     deliver_due()
     assert endpoint.titles() == ["Plan ready for review: Auto Video Analysis - test"]
     assert "1 proposed change wait" in endpoint.messages[0]["message"]
+
+
+def test_a_crash_looping_daemon_host_sends_one_message_per_window(endpoint, processes, daemon, settings):
+    """A real `rundaemon test` that raises at every iteration: every crash is an event, the rate limit
+    makes it one message (the rest held back), and the loop shows in the title after three crashes."""
+    from daemons import services
+
+    target(endpoint, notify.DAEMON_ERROR)
+    services.update_configuration(
+        daemon,
+        {"simulate_errors": True, "error_every": 1, "interval_seconds": 0.05, "launch_jobs": False},
+        partial=True,
+    )
+    services.start(daemon)
+    processes.manage("rundaemon", "test")
+    wait_for(
+        lambda: Notification.objects.filter(kind=notify.DAEMON_ERROR, title__contains="crash-looping").exists(),
+        timeout=60,
+        message="three crashes in a row",
+    )
+    deliver_due()
+    assert len(endpoint.messages) == 1
+    assert endpoint.titles()[0] in ("Daemon test crashed", "Daemon test is in error")
+    assert Notification.objects.filter(status=DeliveryStatus.SUPPRESSED).count() >= 2
+
+
+def test_old_finished_messages_are_purged(endpoint):
+    from health.notifications.sender import purge_old
+
+    target(endpoint, notify.JOB_FAILED)
+    notify.event(notify.JOB_FAILED, "sync", "Job failed: Sync")
+    deliver_due()
+    notify.event(notify.JOB_FAILED, "analysis", "Job failed: Analysis")  # still pending: kept
+    assert purge_old(timezone.now() + timedelta(days=31)) == 1
+    assert list(Notification.objects.values_list("status", flat=True)) == [DeliveryStatus.PENDING]
