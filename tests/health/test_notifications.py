@@ -2,6 +2,7 @@
 only to the URLs that chose the event, rate-limited with a count of what was held back, retried, and
 shown on the health page when they fail. Events come from the real places that raise them."""
 
+import os
 import sys
 from datetime import timedelta
 
@@ -307,3 +308,28 @@ def test_old_finished_messages_are_purged(endpoint):
     notify.event(notify.JOB_FAILED, "analysis", "Job failed: Analysis")  # still pending: kept
     assert purge_old(timezone.now() + timedelta(days=31)) == 1
     assert list(Notification.objects.values_list("status", flat=True)) == [DeliveryStatus.PENDING]
+
+
+def test_imported_downloads_are_notified_once_per_run(endpoint, tmp_path):
+    """process_downloads against a real qbittorrent-nox: files placed → one "downloads imported"."""
+    from tests.conftest import free_port
+    from tests.qbittorrent import BINARY, QBittorrent, configure
+    from tests.stash.downloads.test_processing import process, write
+
+    if not os.path.exists(BINARY):
+        pytest.skip("qbittorrent-nox is not installed")
+    qb = QBittorrent(tmp_path / "qbt", free_port()).start()
+    try:
+        target(endpoint, notify.DOWNLOADS_IMPORTED)
+        write(qb.downloads / "Show" / "e01.mkv")
+        write(qb.downloads / "Show" / "e02.mkv")
+        qb.add_local(qb.downloads / "Show", category="xxx")
+        configure(qb, tmp_path / "library")
+        qb.settle()
+        assert process()["total_files_linked"] == 2
+        process()  # nothing new: no message
+    finally:
+        qb.stop()
+    deliver_due()
+    assert endpoint.titles() == ["Imported 2 files from 1 download"]
+    assert endpoint.messages[0]["message"] == "Show"
