@@ -13,4 +13,5 @@ def health(request):
     except DatabaseError:  # an unmigrated database: the pages say so elsewhere
         return {}
     checks = [(get_check(name), reason) for name, reason in failing]
-    return {"health_errors": [(check.title, reason) for check, reason in checks if check is not None]}
+    # Reasons are sentences; the banner joins them with ";".
+    return {"health_errors": [(c.title, reason.rstrip(". ")) for c, reason in checks if c is not None]}
