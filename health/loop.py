@@ -89,6 +89,8 @@ class HealthLoop:
         wakeups.listen_in_thread((wakeups.HEALTH,), self._woken)
         sender = threading.Thread(target=self.sender.run, name="notify-sender", daemon=True)
         sender.start()
+        # Not in the start-up burst of the stack: the web server and the hosts come up first.
+        self._wake.wait(settings.HEALTH_FIRST_DELAY_SECONDS)
         with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="health") as pool:
             while not self.stop.is_set():
                 try:

@@ -267,6 +267,7 @@ VIDEO_ANALYSIS_RETRY_MAX_SECONDS = env_number("VIDEO_ANALYSIS_RETRY_MAX_SECONDS"
 # failed, and delivers the notification outbox.
 HEALTH_CHECK_INTERVAL_SECONDS = env_number("HEALTH_CHECK_INTERVAL_SECONDS", 60.0, minimum=1)
 HEALTH_CHECK_TIMEOUT_SECONDS = env_number("HEALTH_CHECK_TIMEOUT_SECONDS", 15.0, minimum=0.5)
+HEALTH_FIRST_DELAY_SECONDS = env_number("HEALTH_FIRST_DELAY_SECONDS", 5.0, minimum=0)
 # The library folder's free space: a warning below either of the first two, an error below the third.
 HEALTH_FREE_SPACE_WARNING_PERCENT = env_number("HEALTH_FREE_SPACE_WARNING_PERCENT", 10.0, minimum=0)
 HEALTH_FREE_SPACE_WARNING_BYTES = env_number("HEALTH_FREE_SPACE_WARNING_BYTES", 20 * 1024**3, minimum=0, integer=True)
