@@ -331,10 +331,21 @@ def test_redis_check_follows_a_private_redis_server(processes, settings):
 # --- database ------------------------------------------------------------------------------------
 
 
-def test_database_check_names_the_backend_and_finds_every_migration_applied():
+def test_database_check_names_the_backend_and_fails_while_a_migration_is_unapplied():
+    from django.db.migrations.recorder import MigrationRecorder
+
     row = run_check("database")
     assert row.state == CheckState.OK
     assert "every migration applied" in row.reason and row.details["backend"] in ("postgresql", "sqlite")
+    # The database as it is after an upgrade without `migrate`: one migration's record is missing.
+    recorded = MigrationRecorder.Migration.objects.get(app="health", name="0001_health_checks_and_notifications")
+    recorded.delete()
+    try:
+        row = run_check("database")
+        assert row.state == CheckState.ERROR and "1 unapplied migrations" in row.reason and "migrate" in row.fix
+    finally:
+        MigrationRecorder.Migration.objects.create(app=recorded.app, name=recorded.name, applied=recorded.applied)
+    assert run_check("database").state == CheckState.OK
 
 
 # --- workers, daemons, jobs ------------------------------------------------------------------------
