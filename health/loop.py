@@ -11,7 +11,6 @@ check is one short request or a few queries, run four at a time, each with its o
 
 import logging
 import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 from django.conf import settings
@@ -47,17 +46,29 @@ def request(name: str):
     wakeups.announce(wakeups.HEALTH, name)
 
 
-def run_round(pool: ThreadPoolExecutor | None = None) -> list[str]:
+def run_round(stop: threading.Event | None = None) -> list[str]:
+    """Run the due checks, PARALLEL at a time, on daemon threads: a stop request returns at once (the
+    threads end with the process) instead of waiting out a hanging check's deadline."""
     names = due_checks()
-    if not names:
-        return []
-    own = pool is None
-    pool = pool or ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="health")
-    try:
-        list(pool.map(_run_one, names))
-    finally:
-        if own:
-            pool.shutdown(wait=True)
+    todo = list(names)
+    lock = threading.Lock()
+
+    def worker():
+        while True:
+            with lock:
+                if not todo or (stop is not None and stop.is_set()):
+                    return
+                name = todo.pop(0)
+            _run_one(name)
+
+    threads = [threading.Thread(target=worker, name="health", daemon=True) for _ in range(min(PARALLEL, len(todo)))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        while thread.is_alive():
+            if stop is not None and stop.is_set():
+                return names
+            thread.join(0.2)
     return names
 
 
@@ -91,16 +102,15 @@ class HealthLoop:
         sender.start()
         # Not in the start-up burst of the stack: the web server and the hosts come up first.
         self._wake.wait(settings.HEALTH_FIRST_DELAY_SECONDS)
-        with ThreadPoolExecutor(max_workers=PARALLEL, thread_name_prefix="health") as pool:
-            while not self.stop.is_set():
-                try:
-                    run_round(pool)
-                except Exception:  # the database is down: the next round tries again
-                    logger.exception("Health round failed")
-                finally:
-                    close_old_connections()
-                self._wake.wait(self._until_next())
-                self._wake.clear()
+        while not self.stop.is_set():
+            try:
+                run_round(self.stop)
+            except Exception:  # the database is down: the next round tries again
+                logger.exception("Health round failed")
+            finally:
+                close_old_connections()
+            self._wake.wait(self._until_next())
+            self._wake.clear()
         sender.join(timeout=10)
         logger.info("Health loop stopped")
 
