@@ -6,7 +6,8 @@ downloads are imported (stash/downloads/processing.py), an analysis leaves a pla
 app that delivers (dependencies run orchestrator ← stash ← jobs ← daemons ← health), so they call this
 port, and the health app installs the real outbox behind it when Django starts (health/apps.py).
 
-`event()` never raises and never waits on the network: the outbox writes one row per subscribed
+`event()` never waits on the network and never raises for a delivery problem (an unknown kind is a
+programming error: ValueError): the outbox writes one row per subscribed
 notification URL (after the caller's transaction commits) and a sender thread delivers later.
 """
 

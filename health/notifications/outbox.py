@@ -28,7 +28,8 @@ def enqueue(kind: str, subject: str, title: str, body: str, *, link: str = "", l
     try:
         asyncio.get_running_loop()
     except RuntimeError:
-        transaction.on_commit(write)
+        # robust: a failure to queue is logged by Django, never raised into the code that committed.
+        transaction.on_commit(write, robust=True)
         return
     threading.Thread(target=_in_thread, args=(write,), name="notify-outbox", daemon=True).start()
 
