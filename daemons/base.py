@@ -35,8 +35,9 @@ from daemons.lease import Lease
 from daemons.models import Daemon, JobAction, StatusLevel
 from daemons.schedule import Cycle
 from jobs.models import ACTIVE_STATUSES, Job, JobStatus
-from orchestrator import dbconn, wakeups
+from orchestrator import dbconn, notify, wakeups
 from orchestrator.backoff import Backoff
+from orchestrator.paths import daemon_path
 from orchestrator.threadpool import DaemonThreadPool
 from orchestrator.typed import Field, Schema
 from stash.connection.errors import StashError
@@ -415,6 +416,8 @@ class BaseDaemon:
         """
         self._spoke = True
         self._last_status = (str(status_message), job_id, job_type, level, link)
+        entered_error = level == StatusLevel.ERROR and getattr(self, "_last_level", None) != StatusLevel.ERROR
+        self._last_level = level
         next_at = None
         if next_in is not None:
             next_at = self._next_at = timezone.now() + timedelta(seconds=next_in)
@@ -432,6 +435,15 @@ class BaseDaemon:
             self._fence,
             self.cycle.take(),
         )
+        if entered_error:  # once per fall into error, not per status that repeats it
+            await sync_to_async(notify.event)(
+                notify.DAEMON_ERROR,
+                self.name,
+                f"Daemon {self.name} is in error",
+                str(status_message),
+                link=link[0] if link else daemon_path(self.name),
+                level="failure",
+            )
 
     async def log(self, level: str, message: str):
         """Append a line to the daemon's log (shown live on its page)."""

@@ -32,9 +32,10 @@ from daemons import pause, services
 from daemons.lease import Lease
 from daemons.models import ActualState, Daemon, DesiredState, StatusLevel
 from daemons.registry import get_kind
-from orchestrator import dbconn
+from orchestrator import dbconn, notify
 from orchestrator.backoff import Backoff
 from orchestrator.live.signals import status_changed
+from orchestrator.paths import daemon_path
 
 logger = logging.getLogger("daemons.host")
 
@@ -303,6 +304,7 @@ class DaemonHost:
             **status,
         )
         await self._log("ERROR", f"Daemon crashed: {summary}\n{trace}")
+        await db(_notify_crash)(self.name, summary, self.crashes.failures, delay)
 
     async def _stop_loop(self, *, clear: bool):
         task = self.loop_task
@@ -341,3 +343,23 @@ class DaemonHost:
 
     async def _log(self, level: str, message: str):
         await db(services.add_log)(self._handle, level, message)
+
+
+# Three crashes in a row without a healthy minute between them: the message says "crash-looping".
+CRASH_LOOP_AFTER = 3
+
+
+def _notify_crash(name: str, summary: str, crashes: int, delay: float):
+    """One event per crash; the notification rate limit (per daemon) turns a crash loop into one message
+    per window that counts the crashes it held back."""
+    looping = crashes >= CRASH_LOOP_AFTER
+    notify.event(
+        notify.DAEMON_ERROR,
+        name,
+        f"Daemon {name} is crash-looping" if looping else f"Daemon {name} crashed",
+        f"{summary} ({crashes} crashes in a row; restarting in {delay:g} s)"
+        if looping
+        else f"{summary} (restarting in {delay:g} s)",
+        link=daemon_path(name),
+        level="failure",
+    )

@@ -221,3 +221,22 @@ class JobStatsHour(models.Model):
 
     def __str__(self):
         return f"{self.hour:%Y-%m-%d %H:00}"
+
+
+class WorkerHeartbeat(models.Model):
+    """A running job worker (`runjobs`), beating every JOB_HEARTBEAT_SECONDS whether or not it runs jobs,
+    so that the health page can tell "no worker is running" from "the workers are idle". A worker
+    removes its row when it stops; a row whose beats stopped is a worker that died."""
+
+    name = models.CharField(max_length=200, unique=True)
+    hostname = models.CharField(max_length=255, blank=True)
+    pid = models.PositiveIntegerField(null=True, blank=True)
+    concurrency = models.PositiveIntegerField(default=1)
+    started_at = models.DateTimeField(auto_now_add=True)
+    heartbeat_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self):
+        return self.name

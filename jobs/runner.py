@@ -20,6 +20,7 @@ import time
 import traceback
 import uuid
 from concurrent.futures import Future
+from datetime import timedelta
 
 from django.conf import settings
 from django.db import close_old_connections
@@ -27,7 +28,7 @@ from django.utils import timezone
 
 from jobs.claim import claim_jobs
 from jobs.context import JobCancelled, JobContext
-from jobs.models import EXECUTING_STATUSES, Job, JobStatus
+from jobs.models import EXECUTING_STATUSES, Job, JobStatus, WorkerHeartbeat
 from jobs.services import purge_finished_jobs, recover_stale_jobs, update_running_job
 from jobs.types import get_kind
 from orchestrator import dbconn, wakeups
@@ -150,10 +151,23 @@ class Worker:
         if force or now - self._last_purge >= PURGE_INTERVAL:
             self._last_purge = now
             purged = purge_finished_jobs()
+            # Rows of workers that died without removing their own (SIGKILL, a lost machine).
+            WorkerHeartbeat.objects.filter(heartbeat_at__lt=timezone.now() - timedelta(days=1)).delete()
             if purged:
                 logger.info("Deleted %d finished jobs past retention", purged)
 
     def _heartbeat(self):
+        now = timezone.now()
+        WorkerHeartbeat.objects.update_or_create(
+            name=self.name,
+            defaults={"heartbeat_at": now, "concurrency": self.concurrency},
+            create_defaults={
+                "heartbeat_at": now,
+                "concurrency": self.concurrency,
+                "hostname": socket.gethostname(),
+                "pid": os.getpid(),
+            },
+        )
         if self._active:
             Job.objects.filter(pk__in=list(self._active), worker=self.name, status__in=EXECUTING_STATUSES).update(
                 heartbeat_at=timezone.now()
@@ -236,6 +250,7 @@ class Worker:
         leftover = Job.objects.filter(worker=self.name, status__in=EXECUTING_STATUSES)
         for job in leftover:
             self._finish(job, JobStatus.FAILED, error="Interrupted: the worker was shut down; retry it to run it again")
+        WorkerHeartbeat.objects.filter(name=self.name).delete()
 
 
 _connection_checked = threading.local()

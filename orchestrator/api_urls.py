@@ -4,6 +4,8 @@ from django.urls import path
 from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from daemons import api as daemons_api
+from health import api as health_api
+from health.notifications import api as notify_api
 from jobs import api as jobs_api
 from orchestrator.api_index import ApiIndex, SchemaView
 from stash.analysis import api as analysis_api
@@ -60,6 +62,13 @@ urlpatterns = [
     path("settings/stash/", stash_api.StashSettingsView.as_view(), name="api-stash-settings"),
     path("settings/qbittorrent/", downloads_api.QBittorrentSettingsView.as_view(), name="api-qbittorrent-settings"),
     path("settings/stash/test/", stash_api.StashConnectionTest.as_view(), name="api-stash-settings-test"),
+    path("health/", health_api.HealthList.as_view(), name="api-health"),
+    path("health/<slug:name>/", health_api.HealthDetail.as_view(), name="api-health-detail"),
+    path("health/<slug:name>/check/", health_api.HealthCheckNow.as_view(), name="api-health-check"),
+    path("notifications/", notify_api.TargetList.as_view(), name="api-notification-list"),
+    path("notifications/outbox/", notify_api.Outbox.as_view(), name="api-notification-outbox"),
+    path("notifications/<int:pk>/", notify_api.TargetDetail.as_view(), name="api-notification-detail"),
+    path("notifications/<int:pk>/test/", notify_api.TargetTest.as_view(), name="api-notification-test"),
     path(
         "settings/video-analysis/",
         analysis_api.VideoAnalysisSettingsView.as_view(),

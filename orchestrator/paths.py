@@ -24,3 +24,31 @@ def plans_path() -> str:
 
 def qbittorrent_settings_path() -> str:
     return "/settings/qbittorrent/"
+
+
+def stash_settings_path() -> str:
+    return "/settings/"
+
+
+def video_analysis_settings_path() -> str:
+    return "/settings/video-analysis/"
+
+
+def downloads_path() -> str:
+    return "/downloads/"
+
+
+def daemons_path() -> str:
+    return "/daemons/"
+
+
+def jobs_path() -> str:
+    return "/jobs/"
+
+
+def health_path() -> str:
+    return "/health/"
+
+
+def notifications_settings_path() -> str:
+    return "/settings/notifications/"

@@ -59,6 +59,7 @@ INSTALLED_APPS = [
     "stash",
     "jobs",
     "daemons",
+    "health",
 ]
 
 MIDDLEWARE = [
@@ -90,6 +91,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "orchestrator.context.site",
                 "stash.connection.context.stash",
+                "health.context.health",
             ],
         },
     },
@@ -336,3 +338,27 @@ FFMPEG_BINARY = env_str("FFMPEG_BINARY", "ffmpeg")
 # failure up to the maximum.
 VIDEO_ANALYSIS_RETRY_FIRST_SECONDS = env_number("VIDEO_ANALYSIS_RETRY_FIRST_SECONDS", 600.0, minimum=1)
 VIDEO_ANALYSIS_RETRY_MAX_SECONDS = env_number("VIDEO_ANALYSIS_RETRY_MAX_SECONDS", 86400.0, minimum=1)
+
+
+# Health checks and notifications (health/): `manage.py runhealth` (a process of runstack) runs each check
+# every HEALTH_CHECK_INTERVAL_SECONDS, giving one at most HEALTH_CHECK_TIMEOUT_SECONDS before it counts as
+# failed, and delivers the notification outbox.
+HEALTH_CHECK_INTERVAL_SECONDS = env_number("HEALTH_CHECK_INTERVAL_SECONDS", 60.0, minimum=1)
+HEALTH_CHECK_TIMEOUT_SECONDS = env_number("HEALTH_CHECK_TIMEOUT_SECONDS", 15.0, minimum=0.5)
+HEALTH_FIRST_DELAY_SECONDS = env_number("HEALTH_FIRST_DELAY_SECONDS", 5.0, minimum=0)
+# The library folder's free space: a warning below either of the first two, an error below the third.
+HEALTH_FREE_SPACE_WARNING_PERCENT = env_number("HEALTH_FREE_SPACE_WARNING_PERCENT", 10.0, minimum=0)
+HEALTH_FREE_SPACE_WARNING_BYTES = env_number("HEALTH_FREE_SPACE_WARNING_BYTES", 20 * 1024**3, minimum=0, integer=True)
+HEALTH_FREE_SPACE_ERROR_PERCENT = env_number("HEALTH_FREE_SPACE_ERROR_PERCENT", 2.0, minimum=0)
+# One message per event kind and subject per this many minutes; the next one says how many were held back.
+NOTIFY_RATE_LIMIT_MINUTES = env_number("NOTIFY_RATE_LIMIT_MINUTES", 10.0, minimum=0)
+# A failed delivery is tried again after these many seconds (one entry per retry), then given up.
+NOTIFY_RETRY_SECONDS = env_json("NOTIFY_RETRY_SECONDS", [30, 120, 600])
+if not isinstance(NOTIFY_RETRY_SECONDS, list) or not all(
+    isinstance(n, int | float) and not isinstance(n, bool) and n >= 0 for n in NOTIFY_RETRY_SECONDS
+):
+    raise ImproperlyConfigured("NOTIFY_RETRY_SECONDS must be a JSON list of seconds, e.g. [30, 120, 600]")
+# How often the sender looks at the outbox when no wake-up came (Redis down).
+NOTIFY_POLL_SECONDS = env_number("NOTIFY_POLL_SECONDS", 5.0, minimum=0.05)
+# This site's address as people reach it (e.g. http://nas:8000): notifications then carry full links.
+SITE_URL = env_str("SITE_URL").rstrip("/")

@@ -20,4 +20,5 @@ urlpatterns = [
     path("", include("stash.connection.urls")),
     path("", include("stash.analysis.urls")),
     path("", include("stash.downloads.urls")),
+    path("", include("health.urls")),
 ]

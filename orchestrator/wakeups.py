@@ -36,6 +36,8 @@ JOB_ENDED = "jobs.ended"  # a job ended, its id as key (jobs/wakeups.py): its wa
 PLANS = "plans"  # plans or their changes changed (stash/plans/review.py): the plan applier
 SCENES = "scenes"  # a sync wrote scenes (stash/sync/pages.py): generation, video analysis
 DAEMON_RUN_NOW = "daemons.run_now"  # "Run now", the daemon's name as key (daemons/schedule.py): its loop
+NOTIFY = "notify"  # the notification outbox has new messages (health/notifications/outbox.py): the sender
+HEALTH = "health"  # a person asked for a check now (health/views.py, api.py): the health loop
 
 GROUP_PREFIX = "wakeup."
 # How long a listener waits for its subscription before its loop goes on (Redis down: polls only).

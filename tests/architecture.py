@@ -13,7 +13,7 @@ import sys
 
 import grimp
 
-LAYERS = ("orchestrator", "stash", "jobs", "daemons")  # each may import only those before it
+LAYERS = ("orchestrator", "stash", "jobs", "daemons", "health")  # each may import only those before it
 SHELL = {
     "orchestrator.urls",
     "orchestrator.api_urls",

@@ -223,10 +223,11 @@ class StashClient:
         """{"version": "v0.28.1", "hash": "…", "build_time": "…"}"""
         return _field(self.execute("Version", **timeouts), "version", self.url)
 
-    def library_paths(self) -> list[str]:
-        """Stash's library folders, as Stash sees them."""
-        general = (self.execute("LibraryPaths").get("configuration") or {}).get("general") or {}
-        return [str(stash["path"]) for stash in general.get("stashes") or [] if stash.get("path")]
+    def library_paths(self, **timeouts) -> list[dict]:
+        """Stash's library folders as Stash sees them: [{"path": "/data", "excludeVideo": False}, …]."""
+        data = self.execute("LibraryPaths", **timeouts)
+        general = ((data.get("configuration") or {}).get("general")) or {}
+        return [s for s in general.get("stashes") or [] if isinstance(s, dict) and s.get("path")]
 
     def find_job(self, job_id) -> dict | None:
         """The job, or None when Stash has forgotten it (restarted, or more than 10 jobs finished since)."""

@@ -44,11 +44,6 @@ VERSION = """
 query Version { version { version hash build_time } }
 """
 
-# Stash's library folders (Settings → Library), as Stash sees them: a scan may only name paths inside.
-LIBRARY_PATHS = """
-query LibraryPaths { configuration { general { stashes { path } } } }
-"""
-
 FIND_SCENES = (
     """
 query FindScenes($filter: FindFilterType, $scene_filter: SceneFilterType, $ids: [ID!]) {
@@ -243,6 +238,12 @@ mutation SceneMarkerCreate($input: SceneMarkerCreateInput!) {
 # Not idempotent: a second destroy of the same marker is an error in Stash.
 SCENE_MARKER_DESTROY = """
 mutation SceneMarkerDestroy($id: ID!) { sceneMarkerDestroy(id: $id) }
+"""
+
+# Stash's library folders (Settings → Library), as Stash sees them: a scan may only name paths inside, and
+# the path-mapping health check looks for each of them here.
+LIBRARY_PATHS = """
+query LibraryPaths { configuration { general { stashes { path excludeVideo } } } }
 """
 
 DOCUMENTS = {

@@ -52,7 +52,7 @@ def outside_library(stash_paths: list[str], library_roots: list[str]) -> list[st
 
 def library_refusal(stash_paths: list[str], client) -> str:
     """Why Stash must not be asked to scan these paths ("" when it may). Raises StashError."""
-    roots = client.library_paths()
+    roots = [stash["path"] for stash in client.library_paths()]
     outside = outside_library(stash_paths, roots)
     if not outside:
         return ""

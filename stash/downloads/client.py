@@ -32,6 +32,7 @@ class Torrent:
     content_path: str
     tags: frozenset
     completed_at: int = 0  # Unix time qBittorrent finished it
+    size: int = 0  # bytes selected for download
 
 
 @dataclass(frozen=True)
@@ -176,10 +177,15 @@ class QBittorrent:
                 content_path=str(info.get("content_path", "")),
                 tags=_tags(info.get("tags")),
                 completed_at=int(info.get("completion_on") or 0),
+                size=int(info.get("size") or 0),
             )
             for info in sorted(infos, key=lambda i: (int(i.get("completion_on") or 0), str(i.get("name", ""))))
             if info.get("category", category) == category
         ]
+
+    def default_save_path(self) -> str:
+        """Where qBittorrent saves new torrents, as qBittorrent sees it."""
+        return str(self._call(self._client.app_default_save_path))
 
     def pending(self, category: str, handled_tag: str, failed_tag: str) -> list[Torrent]:
         """Finished torrents of the category that carry neither the handled nor the failed tag."""

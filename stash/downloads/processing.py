@@ -16,6 +16,8 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from orchestrator import notify
+from orchestrator.paths import downloads_path, job_path
 from stash.downloads import media
 from stash.downloads.client import QBittorrent, Torrent, TorrentFile
 from stash.downloads.errors import DownloadsError, NotConfigured
@@ -87,8 +89,11 @@ class Report:
     files_failed: int = 0
     files_already_done: int = 0
     errors: list[dict] = field(default_factory=list)
+    imported: list[str] = field(default_factory=list)  # names of torrents with newly placed files
 
     def add(self, run: TorrentRun, kind: str, reason: str):
+        if run.linked or run.copied:
+            self.imported.append(run.torrent.name)
         self.handled += kind == TorrentOutcomeKind.HANDLED
         self.failed += kind == TorrentOutcomeKind.FAILED
         self.retry += kind == TorrentOutcomeKind.RETRY
@@ -159,7 +164,25 @@ def run(*, progress, check_cancelled, job_id=None) -> dict:
                 # The same kind of error (callers tell unreachable from rejected), saying where it stopped.
                 raise type(exc)(f"{exc} (stopped at torrent {number} of {len(torrents)}: {torrent.name})") from None
         progress(100, "Download processing complete", processed=len(torrents), total=len(torrents))
+    _notify_imported(report, job_id)
     return report.result()
+
+
+def _notify_imported(report: "Report", job_id):
+    placed = report.files_linked + report.files_copied
+    if not placed:
+        return
+    names = report.imported[:5]
+    more = f" and {len(report.imported) - 5} more" if len(report.imported) > 5 else ""
+    notify.event(
+        notify.DOWNLOADS_IMPORTED,
+        "downloads",
+        f"Imported {placed} file{'s' if placed != 1 else ''} from {len(report.imported)} download"
+        f"{'s' if len(report.imported) != 1 else ''}",
+        ", ".join(names) + more,
+        link=job_path(job_id) if job_id else downloads_path(),
+        level="success",
+    )
 
 
 def _process_torrent(qb, row, library, torrent: Torrent, report: Report, job_id, check_cancelled):

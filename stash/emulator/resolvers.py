@@ -82,6 +82,8 @@ def version(ctx):
 
 @root("query", "configuration")
 def configuration(ctx):
+    """Stash's library folders (Settings → Library): what scans are confined to and the path-mapping health
+    check reads."""
     stashes = [SimpleNamespace(path=p, excludeVideo=False, excludeImage=False) for p in ctx.store.library_paths]
     return SimpleNamespace(general=SimpleNamespace(stashes=stashes))
 

@@ -23,7 +23,8 @@ from django.db import transaction
 from django.db.models import Count
 from django.utils import timezone
 
-from orchestrator import wakeups
+from orchestrator import notify, wakeups
+from orchestrator.paths import plan_path
 from stash.plans import live
 from stash.plans.lookup import same_name
 from stash.plans.models import AnalysisPlan, ChangeField, ChangeStatus, PlanChange, PlanStatus
@@ -162,8 +163,23 @@ def finish_plan(plan: AnalysisPlan, metadata: dict | None = None) -> AnalysisPla
         locked.metadata.pop(BUILDING, None)
         locked.save(update_fields=["metadata", "updated_at"])
         _apply_rule(locked)
+        _notify_ready(locked)
     _sync(plan, locked)
     return plan
+
+
+def _notify_ready(plan: AnalysisPlan):
+    """A finished plan with changes waiting for a person (sent after the commit, by the port)."""
+    pending = plan.changes.filter(status=ChangeStatus.PENDING).count()
+    if not pending or plan.status not in (PlanStatus.DRAFT, PlanStatus.REVIEWING):
+        return
+    notify.event(
+        notify.PLAN_READY,
+        f"plan {plan.pk}",
+        f"Plan ready for review: {plan.name}",
+        f"{pending} proposed change{'s' if pending != 1 else ''} wait for review.",
+        link=plan_path(plan.pk),
+    )
 
 
 # --- reviewing ---------------------------------------------------------------------------------------

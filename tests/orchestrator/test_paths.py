@@ -24,3 +24,15 @@ def test_plans_path_matches_the_urlconf():
 
 def test_qbittorrent_settings_path_matches_the_urlconf():
     assert qbittorrent_settings_path() == reverse("downloads:settings")
+
+
+def test_the_health_and_settings_paths_match_the_urlconf():
+    from orchestrator import paths
+
+    assert paths.health_path() == reverse("health:page")
+    assert paths.notifications_settings_path() == reverse("health:notifications")
+    assert paths.stash_settings_path() == reverse("connection:settings")
+    assert paths.video_analysis_settings_path() == reverse("analysis:settings")
+    assert paths.downloads_path() == reverse("downloads:list")
+    assert paths.daemons_path() == reverse("daemons:list")
+    assert paths.jobs_path() == reverse("jobs:list")

@@ -69,7 +69,7 @@ def stack(processes, tmp_path, demo_clips):
     """A running `manage.py runstack` on a free port, without REDIS_URL (so with the embedded Redis)."""
     shutil.copytree(demo_clips, tmp_path / "demo-media" / "clips", copy_function=os.link)
     env = _without_redis_url(processes.env)
-    env.update(PORT=str(free_port()), DATA_DIR=str(tmp_path), JOB_CONCURRENCY="1")
+    env.update(PORT=str(free_port()), DATA_DIR=str(tmp_path), JOB_CONCURRENCY="1", HEALTH_CHECK_INTERVAL_SECONDS="2")
     env["SECRET_KEY"] = str(settings.SECRET_KEY)  # sessions made by this test process stay valid there
     proc = processes.manage("runstack", env=env)
     url = f"http://127.0.0.1:{env['PORT']}"
@@ -91,7 +91,7 @@ def test_runstack_supervises_every_process_and_stops_cleanly(stack, processes):
     proc, url, data_dir = stack
     # No Stash configured: demo mode, the built-in emulator is one more supervised child.
     hosts = {f"daemon:{name}" for name in known_daemons().split(", ")}
-    expected = {"web", "worker", "stash-emulator", *hosts}
+    expected = {"web", "worker", "health", "stash-emulator", *hosts}
 
     def every_child_listed():
         state = _state(data_dir)
@@ -115,6 +115,15 @@ def test_runstack_supervises_every_process_and_stops_cleanly(stack, processes):
     assert state["data_dir"] == str(data_dir) and state["database_url"] == "set"
     assert state["database"].startswith(("database ", "SQLite file "))
 
+    # The health loop checks the stack: the demo Stash answers, and its worker heartbeats.
+    from health.models import HealthCheck
+
+    def healthy(name):
+        return lambda: HealthCheck.objects.filter(name=name, state="ok").first()
+
+    assert "demo mode" in wait_for(healthy("stash"), timeout=60, message="the Stash health check").reason
+    wait_for(healthy("workers"), timeout=60, message="the workers health check")
+
     # A crashed child is restarted: a new worker pid appears and the supervisor says why.
     os.kill(children["worker"], signal.SIGKILL)
 
@@ -133,7 +142,14 @@ def test_runstack_supervises_every_process_and_stops_cleanly(stack, processes):
     proc.send_signal(signal.SIGINT)
     assert proc.wait(timeout=12) == 0
     assert time.monotonic() - started < 10
-    every_pid = [children["web"], children["daemon:test"], children["stash-emulator"], new, state["redis"]["pid"]]
+    every_pid = [
+        children["web"],
+        children["daemon:test"],
+        children["stash-emulator"],
+        children["health"],
+        new,
+        state["redis"]["pid"],
+    ]
     wait_for(lambda: not any(_alive(pid) for pid in every_pid), timeout=2, message="every child gone")
     assert not (data_dir / "runstack.json").exists()
     with pytest.raises(requests.ConnectionError):

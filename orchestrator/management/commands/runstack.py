@@ -1,10 +1,10 @@
 """`manage.py runstack`: every process of DESIGN §2 under one supervisor (what `make run` execs).
 
 Without REDIS_URL it first starts the embedded Redis. Then it sets the auto-start daemons to run and
-forks the web server (daphne), one job worker and one `rundaemon` host per registered daemon, restarting
-whichever exits. With no Stash configured (no STASH_URL, no URL saved in the settings) it also runs the
-built-in Stash emulator with its demo library and tells every child where (STASH_DEMO_URL). Ctrl-C
-(SIGINT) or SIGTERM stops them all within about ten seconds.
+forks the web server (daphne), one job worker, the health loop (`runhealth`) and one `rundaemon` host per
+registered daemon, restarting whichever exits. With no Stash configured (no STASH_URL, no URL saved in the
+settings) it also runs the built-in Stash emulator with its demo library and tells every child where
+(STASH_DEMO_URL). Ctrl-C (SIGINT) or SIGTERM stops them all within about ten seconds.
 
 The children are forked from this process after Django and the project are loaded (and the heap frozen
 for the garbage collector), so the memory they share is counted once.
@@ -199,6 +199,8 @@ def _programs(bind: str, port: int, concurrency: int, daemon_names: list[str]) -
             title=f"runjobs --concurrency {concurrency}",
         ),
     ]
+    # The health checks and the notification sender (health/loop.py).
+    programs.append(Program("health", partial(_command, "runhealth"), title="runhealth"))
     for name in daemon_names:
         programs.append(Program(f"daemon:{name}", partial(_command, "rundaemon", name), title=f"rundaemon {name}"))
     return programs

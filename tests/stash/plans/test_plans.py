@@ -341,7 +341,8 @@ def test_the_list_shows_counts_per_status_in_a_fixed_number_of_queries(browser, 
         plan = a_plan((1, [change(), change(proposed="B")]), (2, [change()]), name=f"Plan {n}")
         set_status(plan, APPROVED, scene_id=2)
     plan.changes.filter(proposed_value="B").update(status=REJECTED)
-    with django_assert_num_queries(4):  # session, user, count, the page with its counts
+    # Session, user, count, the page with its counts, the health banner's failing checks (every page).
+    with django_assert_num_queries(5):
         response = browser.get("/plans/")
     html = response.content.decode()
     row = re.search(rf'<tr data-plan="{plan.pk}"[^>]*>(.*?)</tr>', html, re.S).group(1)
@@ -357,7 +358,7 @@ def test_the_list_shows_counts_per_status_in_a_fixed_number_of_queries(browser, 
     }
     for _ in range(5):
         a_plan((3, [change()]))
-    with django_assert_num_queries(4):
+    with django_assert_num_queries(5):
         browser.get("/plans/")
 
 
@@ -391,8 +392,9 @@ def test_the_detail_groups_changes_by_scene_with_readable_values(browser, django
         (6, [change("studio", "set", "Harbor Films", confidence=0.75), change("title", "set", "A better title")]),
         (9, [change("details", "set", "Plain text")]),
     )
-    # Session, user, plan with counts, scene count, scene page, scenes, their primary files, changes.
-    with django_assert_num_queries(8):
+    # Session, user, plan with counts, scene count, scene page, scenes, their primary files, changes, and the
+    # health banner's failing checks (every page).
+    with django_assert_num_queries(9):
         response = browser.get(f"/plans/{plan.pk}/")
     html = response.content.decode()
     sections = re.findall(r'<section class="card plan-scene" data-scene="(\d+)"', html)
