@@ -8,6 +8,8 @@ from django.urls import get_resolver
 from rest_framework.test import APIClient
 
 from daemons.models import Daemon
+from health.models import HealthCheck
+from health.notifications.models import Notification, NotificationTarget
 from jobs.models import Job, JobStatus
 from stash import plans
 from stash.analysis.models import VideoAnalysisSettings
@@ -32,7 +34,8 @@ def things(daemon):
     plan = plans.create_plan("Plan")
     plans.add_changes(plan, 1, [{"field": "tags", "action": "add", "current_value": None, "proposed_value": "Kiss_AI"}])
     change = PlanChange.objects.get(plan=plan)
-    return {"daemon": daemon.name, "job": job.pk, "plan": plan.pk, "change": change.pk}
+    target = NotificationTarget.objects.create(name="phone", url="json://127.0.0.1:1/", events=["job_failed"])
+    return {"daemon": daemon.name, "job": job.pk, "plan": plan.pk, "change": change.pk, "target": target.pk}
 
 
 def state() -> dict:
@@ -47,6 +50,9 @@ def state() -> dict:
             StashSettings,
             VideoAnalysisSettings,
             QBittorrentSettings,
+            HealthCheck,
+            NotificationTarget,
+            Notification,
         )
     }
 
@@ -85,6 +91,11 @@ PAGE_POSTS = [
     ("/downloads/process/", {}),
     ("/settings/qbittorrent/", {"url": "http://127.0.0.1:1/"}),
     ("/settings/qbittorrent/test/", {"url": "http://127.0.0.1:1/"}),
+    ("/health/{daemon}/check/", {}),
+    ("/settings/notifications/", {"url": "json://127.0.0.1:1/", "events": ["job_failed"]}),
+    ("/settings/notifications/{target}/", {"name": "renamed", "events": ["job_failed"]}),
+    ("/settings/notifications/{target}/delete/", {}),
+    ("/settings/notifications/{target}/test/", {}),
 ]
 
 API_CHANGES = [
@@ -112,6 +123,12 @@ API_CHANGES = [
     ("put", "/api/settings/video-analysis/", {"tagger_url": "http://127.0.0.1:1/"}),
     ("patch", "/api/settings/video-analysis/", {"tagger_url": "http://127.0.0.1:1/"}),
     ("patch", "/api/settings/qbittorrent/", {"category": "other"}),
+    ("post", "/api/health/{daemon}/check/", {}),
+    ("post", "/api/notifications/", {"url": "json://127.0.0.1:1/", "events": ["job_failed"]}),
+    ("patch", "/api/notifications/{target}/", {"name": "renamed"}),
+    ("put", "/api/notifications/{target}/", {"url": "json://127.0.0.1:2/", "events": []}),
+    ("delete", "/api/notifications/{target}/", {}),
+    ("post", "/api/notifications/{target}/test/", {}),
 ]
 
 READ_PAGES = [
@@ -129,6 +146,8 @@ READ_PAGES = [
     "/settings/qbittorrent/",
     "/activity/",
     "/daemons/{daemon}/timeline/",
+    "/health/",
+    "/settings/notifications/",
 ]
 
 
@@ -217,6 +236,7 @@ def test_the_tables_cover_every_route_that_accepts_changes():
     read_only = {"/", "/login/", "/logout/", "/api/schema/", "/api/docs/"} | {u.split("?")[0] for u in READ_PAGES}
     read_only |= {"/api/daemons/", "/api/daemons/{daemon}/logs/", "/api/daemons/{daemon}/history/", "/api/plans/"}
     read_only |= {"/api/jobs/{job}/", "/api/plans/{plan}/", "/scenes/<int:pk>/", "/scenes/<int:pk>/cover/"}
+    read_only |= {"/api/health/", "/api/health/{daemon}/", "/api/notifications/outbox/"}
     read_only |= {"/api/", "/api/scenes/", "/api/scenes/<str:pk>/", "/api/downloads/", "/api/downloads/<str:pk>/"}
     for route in _routes(get_resolver()):
         for old, new in placeholders.items():
@@ -225,6 +245,8 @@ def test_the_tables_cover_every_route_that_accepts_changes():
             route = route.replace("<int:pk>", "{change}")
         elif route.startswith(("/plans/", "/api/plans/")):
             route = route.replace("<int:pk>", "{plan}")
+        elif route.startswith(("/settings/notifications/", "/api/notifications/")):
+            route = route.replace("<int:pk>", "{target}")
         elif route.startswith("/api/plan-changes/"):
             route = route.replace("<int:pk>", "{change}")
         assert route in covered or route in read_only, f"{route} is in neither table"
