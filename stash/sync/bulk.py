@@ -6,9 +6,10 @@ most of its time preparing each value of each row in Python. Elsewhere (SQLite) 
 work with bulk_create. Both paths take model instances and give the same result.
 """
 
+import contextlib
 import weakref
 
-from django.db import IntegrityError, connection, transaction
+from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 UPSERT_BATCH = 2000
@@ -152,6 +153,23 @@ def _pg_upsert(model, rows: list[dict], update_fields: list[str] | None):
             f"ON CONFLICT ({_quote(meta.pk.column)}) {conflict}"
         )
         cursor.execute(f"DELETE FROM {_quote(staging)}")
+
+
+@contextlib.contextmanager
+def deferred_flush():
+    """Commits in the block return before their WAL reaches the disk (PostgreSQL's synchronous_commit
+    off for this session; elsewhere nothing). The first synchronous commit after it flushes them all,
+    as PostgreSQL writes its log in order: a crash can lose only commits made since the last one."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+    try:
+        yield
+    finally:
+        with contextlib.suppress(DatabaseError), connection.cursor() as cursor:
+            cursor.execute("RESET synchronous_commit")
 
 
 def refresh_statistics(models):

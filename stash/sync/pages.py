@@ -12,7 +12,6 @@ from orchestrator import wakeups
 from stash.models import Performer, Scene, SceneFile, SceneMarker, Studio, Tag
 from stash.sync import bulk, convert
 from stash.sync.bulk import psycopg_integrity_error
-from stash.sync.stamps import later
 
 
 def _upsert(model, rows: list):
@@ -42,6 +41,8 @@ class ScenePage:
         self.tags: dict[int, str] = {}
         self.max_updated_at = ""
         self.marker_max_updated_at = ""
+        # The instants of those two strings (what `stamps.later` would parse again for every row).
+        self._max_stamp = self._marker_max_stamp = None
         for data in scenes_data:
             if isinstance(data, dict) and convert.ref_id(data) is not None:
                 self._add(data)
@@ -53,7 +54,9 @@ class ScenePage:
     def _add(self, data: dict):
         row = convert.scene(data)
         self.scenes.append(row)
-        self.max_updated_at = later(self.max_updated_at, data.get("updated_at") or "")
+        stamp = row["stash_updated_at"]  # as stamps.later: the first of equal instants stays
+        if stamp is not None and (self._max_stamp is None or stamp > self._max_stamp):
+            self._max_stamp, self.max_updated_at = stamp, data["updated_at"]
         scene_id = row["id"]
         if row["studio_id"]:
             self.studios[row["studio_id"]] = convert.text((data.get("studio") or {}).get("name"))
@@ -75,7 +78,9 @@ class ScenePage:
     def add_marker(self, data: dict, scene_id: int):
         row = convert.marker(data, scene_id)
         self.markers.append(row)
-        self.marker_max_updated_at = later(self.marker_max_updated_at, data.get("updated_at") or "")
+        stamp = row["stash_updated_at"]
+        if stamp is not None and (self._marker_max_stamp is None or stamp > self._marker_max_stamp):
+            self._marker_max_stamp, self.marker_max_updated_at = stamp, data["updated_at"]
         primary = data.get("primary_tag")
         if row["primary_tag_id"]:
             self.tags[row["primary_tag_id"]] = convert.text((primary or {}).get("name"))
