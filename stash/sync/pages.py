@@ -43,6 +43,7 @@ class ScenePage:
         self.marker_max_updated_at = ""
         # The instants of those two strings (what `stamps.later` would parse again for every row).
         self._max_stamp = self._marker_max_stamp = None
+        self.inserted = False  # set by write_scene_page: written by plain inserts, nothing was merged
         for data in scenes_data:
             if isinstance(data, dict) and convert.ref_id(data) is not None:
                 self._add(data)
@@ -122,10 +123,9 @@ def write_scene_page(page: ScenePage, known: dict | None = None) -> dict:
         existing = set(Scene.objects.filter(id__any=ids).order_by().values_list("id", flat=True))
         for model, named in ((Studio, page.studios), (Performer, page.performers), (Tag, page.tags)):
             _placeholders(model, _unknown(named, known, model))
-        if existing or not _insert_new(page):
-            marker_scenes = _merge(page, ids)
-        else:
-            marker_scenes = set()  # new scenes: nothing to regenerate, their markers were never generated
+        page.inserted = not existing and _insert_new(page)
+        # New scenes have nothing to regenerate: their markers were never generated.
+        marker_scenes = set() if page.inserted else _merge(page, ids)
         # A scene whose markers changed needs its marker previews generated again.
         regenerate = marker_scenes & existing
         if regenerate:

@@ -33,9 +33,9 @@ ENTITY_QUERIES = {
 ENTITY_CONVERTERS = {Tag: convert.tag, Performer: convert.performer, Studio: convert.studio}
 CURSOR_NAMES = {Tag: "tags", Performer: "performers", Studio: "studios", Scene: "scenes", SceneMarker: "markers"}
 ID_PAGE_SIZE = 10_000
-# Table statistics are refreshed as a run fills the mirror: after its first 5,000 new scenes, then each
-# time it has created about as many again as it had by then (at 5k, 15k, 35k, 75k, ...): four ANALYZEs in
-# a first sync of 100k scenes, none in runs that create fewer than 5,000.
+# Table statistics are refreshed as a run fills the mirror by merged pages (inserted pages need none, see
+# _write_scenes): after its first 5,000 new scenes, then each time it has created about as many again as
+# it had by then (at 5k, 15k, 35k, 75k, ...), none in runs that create fewer than 5,000.
 ANALYZE_MIN_NEW_SCENES = 5000
 # Progress is recorded (a job row update pushed live to open pages) at most this often, not per page.
 PROGRESS_INTERVAL = 0.5
@@ -252,7 +252,11 @@ class SyncRun:
         self.max_marker_seen = later(self.max_marker_seen, page.marker_max_updated_at)
         self.report.add("scenes_synced", written["scenes"])
         self.report.add("scenes_created", written["created"])
-        self.created_since_analyze += written["created"]
+        if not page.inserted:
+            # Only merged pages read the mirror by lists of scene ids (markers, files, links), the lookups
+            # that go wrong without statistics; an inserted page only probes the primary key, which the
+            # planner uses anyway. So a first sync, all inserts, runs no ANALYZE.
+            self.created_since_analyze += written["created"]
         if self.created_since_analyze >= self.analyze_after:
             pages.refresh_statistics()
             self.analyze_after = max(ANALYZE_MIN_NEW_SCENES, self.created_since_analyze + self.analyze_after)
