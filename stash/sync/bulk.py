@@ -13,7 +13,6 @@ from django.db import DatabaseError, IntegrityError, connection, transaction
 from django.utils import timezone
 
 UPSERT_BATCH = 2000
-_MISSING = object()
 
 
 def upsert(model, rows: list[dict], update_fields: list[str] | None):
@@ -106,29 +105,35 @@ def _ensure_staging(staging: str, table: str):
 
 
 def _pg_row_maker(model):
-    """A function turning a row dict into the tuple of all of `model`'s columns, as COPY takes it."""
+    """A function turning a row dict into the tuple of all of `model`'s columns, as COPY takes it.
+
+    A column the row lacks takes the field's default (auto_now fields always now); the default is made
+    once per call, as COPY serialises each value at once and nothing can change a shared one."""
     from psycopg.types.json import Jsonb
 
-    fields = model._meta.concrete_fields
     now = timezone.now()
-    # Per column: how to fill it when a row lacks it, and whether it needs wrapping as JSON.
-    defaults = [now if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False) else None for f in fields]
-    makers = [
-        None if d is not None or not f.has_default() else f.get_default for f, d in zip(fields, defaults, strict=True)
-    ]
-    is_json = [f.get_internal_type() == "JSONField" for f in fields]
-    plan = list(zip([f.attname for f in fields], defaults, makers, is_json, strict=True))
+    columns = []
+    for f in model._meta.concrete_fields:
+        if getattr(f, "auto_now", False) or getattr(f, "auto_now_add", False):
+            columns.append((None, now))
+        else:
+            columns.append((f.attname, f.get_default() if f.has_default() else None))
+    json_positions = [i for i, f in enumerate(model._meta.concrete_fields) if f.get_internal_type() == "JSONField"]
+    stamped = [(i, value) for i, (attname, value) in enumerate(columns) if attname is None]
+    read = [(attname, default) for attname, default in columns if attname is not None]
+    if stamped or json_positions:
 
-    def as_tuple(row: dict) -> tuple:
-        values = []
-        for attname, stamp, make, json in plan:
-            value = stamp if stamp is not None else row.get(attname, _MISSING)
-            if value is _MISSING:
-                value = make() if make else None
-            values.append(Jsonb(value) if json and value is not None else value)
-        return tuple(values)
+        def as_tuple(row: dict) -> tuple:
+            values = [row.get(attname, default) for attname, default in read]
+            for i, value in stamped:
+                values.insert(i, value)
+            for i in json_positions:
+                if values[i] is not None:
+                    values[i] = Jsonb(values[i])
+            return tuple(values)
 
-    return as_tuple
+        return as_tuple
+    return lambda row: tuple([row.get(attname, default) for attname, default in read])
 
 
 def _pg_upsert(model, rows: list[dict], update_fields: list[str] | None):

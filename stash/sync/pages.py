@@ -61,12 +61,12 @@ class ScenePage:
         scene_id = row["id"]
         if row["studio_id"]:
             self.studios[row["studio_id"]] = convert.text((data.get("studio") or {}).get("name"))
-        for ref in convert.refs(data.get("performers")):
-            self.performers[convert.ref_id(ref)] = convert.text(ref.get("name"))
-            self.performer_links.add((scene_id, convert.ref_id(ref)))
-        for ref in convert.refs(data.get("tags")):
-            self.tags[convert.ref_id(ref)] = convert.text(ref.get("name"))
-            self.tag_links.add((scene_id, convert.ref_id(ref)))
+        for pk, name in convert.named_refs(data.get("performers")):
+            self.performers[pk] = name
+            self.performer_links.add((scene_id, pk))
+        for pk, name in convert.named_refs(data.get("tags")):
+            self.tags[pk] = name
+            self.tag_links.add((scene_id, pk))
         seen_files = set()
         for position, file_data in enumerate(convert.refs(data.get("files"))):
             file_row = convert.scene_file(file_data, scene_id, position)
@@ -85,9 +85,9 @@ class ScenePage:
         primary = data.get("primary_tag")
         if row["primary_tag_id"]:
             self.tags[row["primary_tag_id"]] = convert.text((primary or {}).get("name"))
-        for ref in convert.refs(data.get("tags")):
-            self.tags[convert.ref_id(ref)] = convert.text(ref.get("name"))
-            self.marker_tag_links.add((row["id"], convert.ref_id(ref)))
+        for pk, name in convert.named_refs(data.get("tags")):
+            self.tags[pk] = name
+            self.marker_tag_links.add((row["id"], pk))
 
 
 def changed_marker_scenes(markers: list[dict], stored: dict | None = None) -> set[int]:
