@@ -310,14 +310,18 @@ class SyncRun:
         return newest
 
     def save_watermarks(self, marks: dict):
+        """All five cursors in one upsert: one statement, and they move together or not at all."""
         now = timezone.now()
-        for model, mark in marks.items():
-            name = CURSOR_NAMES[model]
-            defaults = {"watermark": mark}
-            if self.opt.full:
-                defaults["last_full_sync_at"] = now
-            SyncCursor.objects.update_or_create(name=name, defaults=defaults)
-            self.report.watermarks[name] = mark
+        full_at = {"last_full_sync_at": now} if self.opt.full else {}
+        cursors = [SyncCursor(name=CURSOR_NAMES[model], watermark=mark, **full_at) for model, mark in marks.items()]
+        SyncCursor.objects.bulk_create(
+            cursors,
+            update_conflicts=True,
+            unique_fields=["name"],
+            update_fields=["watermark", "updated_at", *full_at],
+        )
+        for cursor in cursors:
+            self.report.watermarks[cursor.name] = cursor.watermark
 
 
 def sync_scene_ids(client, ids: list[int], page_size: int = 500, check_cancelled: Callable = _noop) -> SyncReport:
