@@ -8,6 +8,8 @@
 - String criteria are SQL LIKE: case-insensitive for ASCII, with `%` and `_` as wildcards even in EQUALS.
 
 Results are cached per (kind, data version, query) so that paging through one query costs one filter.
+A filtered query sorts only its matches (an incremental sync's "updated since": a hundred rows, not the
+whole table); the order is total (sort key, tiebreak, id), so the answer is the same either way.
 """
 
 import json
