@@ -72,12 +72,13 @@ def _marker_filter(store, f: dict) -> list:
     return checks
 
 
-def _title_key(entity) -> tuple:
-    return (entity.title.casefold(), entity.id)
+# Tiebreaks: title or name, case-folded; equal ones are ordered by id after them (queries._order).
+def _title_key(entity) -> str:
+    return entity.title.casefold()
 
 
-def _name_key(entity) -> tuple:
-    return (entity.name.casefold(), entity.id)
+def _name_key(entity) -> str:
+    return entity.name.casefold()
 
 
 def _primary(scene: Scene):

@@ -8,6 +8,8 @@
 - String criteria are SQL LIKE: case-insensitive for ASCII, with `%` and `_` as wildcards even in EQUALS.
 
 Results are cached per (kind, data version, query) so that paging through one query costs one filter.
+A filtered query sorts only its matches (an incremental sync's "updated since": a hundred rows, not the
+whole table); the order is total (sort key, tiebreak, id), so the answer is the same either way.
 """
 
 import json
@@ -202,7 +204,9 @@ def _matches(store, kind: Kind, find_filter: dict, entity_filter) -> list:
     if hit is not None:
         cache.move_to_end(key)
         return hit
-    ordered = _sorted(store, kind, query["sort"], query["direction"])
+    sort, direction = query["sort"], query["direction"]
+    if sort and sort not in kind.known_sorts:
+        raise QueryError(f"invalid sort: {sort}")
     checks = [
         c
         for c in (
@@ -211,37 +215,71 @@ def _matches(store, kind: Kind, find_filter: dict, entity_filter) -> list:
         )
         if c is not None
     ]
-    if len(checks) == 1:
-        (check,) = checks
-        result = [e for e in ordered if check(e)]
-    elif checks:
-        result = [e for e in ordered if all(c(e) for c in checks)]
+    if len(checks) > 1:
+        checks = [lambda e, checks=checks: all(c(e) for c in checks)]
+    if not checks:
+        result = _sorted(store, kind, sort, direction)
     else:
-        result = ordered
+        # The order is total (the sort key, then the tiebreak, then the id), so sorting the matches gives
+        # the same rows in the same order as filtering the sorted table, as SQL's WHERE before ORDER BY
+        # does: a filtered query (an incremental sync's "updated since") sorts its few matches, not the
+        # whole table. A whole-table order already at hand is simply filtered.
+        (check,) = checks
+        ordered = _sort_cache(store).get(_sort_key(store, kind, sort, direction))
+        if ordered is not None or not sort:
+            result = [e for e in (ordered or store.table(kind.name).values()) if check(e)]
+        else:
+            result = _order(kind, [e for e in store.table(kind.name).values() if check(e)], sort, direction)
     cache[key] = result
     while len(cache) > CACHE_SIZE:
         cache.popitem(last=False)
     return result
 
 
+def _sort_cache(store) -> dict:
+    return store.__dict__.setdefault("_sort_cache", {})
+
+
+def _sort_key(store, kind: Kind, sort: str | None, direction: str | None) -> tuple:
+    return ("sorted", kind.name, store.versions[kind.name], sort, direction)
+
+
 def _sorted(store, kind: Kind, sort: str | None, direction: str | None) -> list:
+    """The whole table in the query's order; kept while the kind's version lasts (each sort and direction:
+    a full sync asks for the newest row first, then pages through everything ascending)."""
     table = store.table(kind.name)
     if not sort:
         return list(table.values())  # ids only grow, so insertion order is id order
-    if sort not in kind.known_sorts:
-        raise QueryError(f"invalid sort: {sort}")
-    key = ("sorted", kind.name, store.versions[kind.name], sort, direction)
-    cache = store.__dict__.setdefault("_sort_cache", {})
+    key = _sort_key(store, kind, sort, direction)
+    cache = _sort_cache(store)
     if key in cache:
         return cache[key]
-    items = sorted(table.values(), key=kind.tiebreak)  # ties: ascending whatever the direction
-    sort_key = kind.sorts.get(sort, lambda e: e.id)
-    if sort == "random":
-        items.sort(key=lambda e: (e.id * 2654435761) % 4294967296)
-    else:
-        # Stash's ORDER BY puts NULLs first ascending (SQLite): sort them as the smallest value.
-        items.sort(key=lambda e: (v := sort_key(e)) is not None and (1, v) or (0, 0), reverse=direction == "DESC")
-    for stale in [k for k in cache if k[1] == kind.name]:
+    items = _order(kind, table.values(), sort, direction)
+    for stale in [k for k in cache if k[1] == kind.name and k[2] != key[2]]:
         del cache[stale]
     cache[key] = items
     return items
+
+
+def _entity_id(entity) -> int:
+    return entity.id
+
+
+def _order(kind: Kind, entities, sort: str, direction: str | None) -> list:
+    """`entities` sorted as Stash's ORDER BY <sort> <direction>, <tiebreak> ASC, id ASC.
+
+    Done as stable sorts from the last key to the first, each on a plain key (an int, a string) rather
+    than a tuple: Python compares those several times faster, which matters for 100,000 scenes."""
+    items = sorted(entities, key=_entity_id)  # normally in id order already: one linear pass
+    items.sort(key=kind.tiebreak)  # ties: ascending whatever the direction
+    if sort == "random":
+        items.sort(key=lambda e: (e.id * 2654435761) % 4294967296)
+        return items
+    sort_key = kind.sorts.get(sort, _entity_id)
+    descending = direction == "DESC"
+    # Stash's ORDER BY puts NULLs first ascending (SQLite): they sort as the smallest value.
+    nulls = [e for e in items if sort_key(e) is None]
+    if nulls:
+        items = [e for e in items if sort_key(e) is not None]
+    items.sort(key=sort_key, reverse=descending)  # reverse keeps equal keys in their (tiebreak) order
+    return items + nulls if descending else nulls + items

@@ -28,6 +28,17 @@ def refs(items) -> list[dict]:
     return [item for item in (items or []) if ref_id(item) is not None]
 
 
+def named_refs(items) -> list[tuple[int, str]]:
+    """(id, name) of the usable {id, name} references in a list that may be null or hold nulls."""
+    out = []
+    for item in items or ():
+        pk = ref_id(item)
+        if pk is not None:
+            name = item.get("name")
+            out.append((pk, "" if name is None else str(name)))
+    return out
+
+
 def text(value, limit: int | None = None) -> str:
     if value is None:
         return ""

@@ -5,13 +5,13 @@ by id: the query count does not depend on the page size (tests pin it). Each cal
 transaction, so a page is either fully written or not at all.
 """
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from orchestrator import wakeups
 from stash.models import Performer, Scene, SceneFile, SceneMarker, Studio, Tag
 from stash.sync import bulk, convert
-from stash.sync.stamps import later
+from stash.sync.bulk import psycopg_integrity_error
 
 
 def _upsert(model, rows: list):
@@ -41,6 +41,9 @@ class ScenePage:
         self.tags: dict[int, str] = {}
         self.max_updated_at = ""
         self.marker_max_updated_at = ""
+        # The instants of those two strings (what `stamps.later` would parse again for every row).
+        self._max_stamp = self._marker_max_stamp = None
+        self.inserted = False  # set by write_scene_page: written by plain inserts, nothing was merged
         for data in scenes_data:
             if isinstance(data, dict) and convert.ref_id(data) is not None:
                 self._add(data)
@@ -52,16 +55,18 @@ class ScenePage:
     def _add(self, data: dict):
         row = convert.scene(data)
         self.scenes.append(row)
-        self.max_updated_at = later(self.max_updated_at, data.get("updated_at") or "")
+        stamp = row["stash_updated_at"]  # as stamps.later: the first of equal instants stays
+        if stamp is not None and (self._max_stamp is None or stamp > self._max_stamp):
+            self._max_stamp, self.max_updated_at = stamp, data["updated_at"]
         scene_id = row["id"]
         if row["studio_id"]:
             self.studios[row["studio_id"]] = convert.text((data.get("studio") or {}).get("name"))
-        for ref in convert.refs(data.get("performers")):
-            self.performers[convert.ref_id(ref)] = convert.text(ref.get("name"))
-            self.performer_links.add((scene_id, convert.ref_id(ref)))
-        for ref in convert.refs(data.get("tags")):
-            self.tags[convert.ref_id(ref)] = convert.text(ref.get("name"))
-            self.tag_links.add((scene_id, convert.ref_id(ref)))
+        for pk, name in convert.named_refs(data.get("performers")):
+            self.performers[pk] = name
+            self.performer_links.add((scene_id, pk))
+        for pk, name in convert.named_refs(data.get("tags")):
+            self.tags[pk] = name
+            self.tag_links.add((scene_id, pk))
         seen_files = set()
         for position, file_data in enumerate(convert.refs(data.get("files"))):
             file_row = convert.scene_file(file_data, scene_id, position)
@@ -74,13 +79,15 @@ class ScenePage:
     def add_marker(self, data: dict, scene_id: int):
         row = convert.marker(data, scene_id)
         self.markers.append(row)
-        self.marker_max_updated_at = later(self.marker_max_updated_at, data.get("updated_at") or "")
+        stamp = row["stash_updated_at"]
+        if stamp is not None and (self._marker_max_stamp is None or stamp > self._marker_max_stamp):
+            self._marker_max_stamp, self.marker_max_updated_at = stamp, data["updated_at"]
         primary = data.get("primary_tag")
         if row["primary_tag_id"]:
             self.tags[row["primary_tag_id"]] = convert.text((primary or {}).get("name"))
-        for ref in convert.refs(data.get("tags")):
-            self.tags[convert.ref_id(ref)] = convert.text(ref.get("name"))
-            self.marker_tag_links.add((row["id"], convert.ref_id(ref)))
+        for pk, name in convert.named_refs(data.get("tags")):
+            self.tags[pk] = name
+            self.marker_tag_links.add((row["id"], pk))
 
 
 def changed_marker_scenes(markers: list[dict], stored: dict | None = None) -> set[int]:
@@ -114,32 +121,58 @@ def write_scene_page(page: ScenePage, known: dict | None = None) -> dict:
         return {"scenes": 0, "created": 0, "markers_changed": 0}
     with transaction.atomic():
         existing = set(Scene.objects.filter(id__any=ids).order_by().values_list("id", flat=True))
-        # The mirror's markers of these scenes: to tell new and edited ones, and those Stash dropped.
-        stored_markers = marker_state(SceneMarker.objects.filter(scene_id__any=ids))
-        marker_scenes = changed_marker_scenes(page.markers, stored_markers)
-        listed = {m["id"] for m in page.markers}
-        vanished = [pk for pk in stored_markers if pk not in listed]
-        # Markers Stash no longer lists also count as a change of their scene's markers.
-        marker_scenes |= {stored_markers[pk][0] for pk in vanished}
         for model, named in ((Studio, page.studios), (Performer, page.performers), (Tag, page.tags)):
             _placeholders(model, _unknown(named, known, model))
-        _upsert(Scene, page.scenes)
-        _upsert(SceneFile, page.files)
-        SceneFile.objects.filter(scene_id__any=ids).exclude(id__any=[f["id"] for f in page.files]).delete()
-        bulk.relink(Scene.performers.through, "scene", "performer", ids, page.performer_links)
-        bulk.relink(Scene.tags.through, "scene", "tag", ids, page.tag_links)
-        if vanished:
-            SceneMarker.objects.filter(id__any=vanished).delete()
-        _upsert(SceneMarker, page.markers)
-        marker_ids = [m["id"] for m in page.markers]
-        bulk.relink(SceneMarker.tags.through, "scenemarker", "tag", marker_ids, page.marker_tag_links)
+        page.inserted = not existing and _insert_new(page)
+        # New scenes have nothing to regenerate: their markers were never generated.
+        marker_scenes = set() if page.inserted else _merge(page, ids)
         # A scene whose markers changed needs its marker previews generated again.
         regenerate = marker_scenes & existing
         if regenerate:
             _markers_changed(regenerate)
         # New scenes are neither generated nor analysed, and changed markers need generating again.
         wakeups.announce(wakeups.SCENES)
-    return {"scenes": len(ids), "created": len(set(ids) - existing), "markers_changed": len(marker_scenes & existing)}
+    return {"scenes": len(ids), "created": len(set(ids) - existing), "markers_changed": len(regenerate)}
+
+
+def _insert_new(page: ScenePage) -> bool:
+    """Write a page of scenes the mirror does not hold by plain inserts (a first sync's pages): nothing of
+    theirs can be in the mirror (files, links and markers all point at a scene), so there is nothing to
+    read, delete or merge. False, with nothing written, when a row exists after all (a file or marker
+    that moved from another scene, a scene written meanwhile): the page is then merged instead."""
+    try:
+        with transaction.atomic():
+            bulk.insert(Scene, page.scenes)
+            bulk.insert(SceneFile, page.files)
+            bulk.link(Scene.performers.through, "scene", "performer", page.performer_links)
+            bulk.link(Scene.tags.through, "scene", "tag", page.tag_links)
+            bulk.insert(SceneMarker, page.markers)
+            bulk.link(SceneMarker.tags.through, "scenemarker", "tag", page.marker_tag_links)
+    except (IntegrityError, psycopg_integrity_error()):
+        return False
+    return True
+
+
+def _merge(page: ScenePage, ids: list[int]) -> set[int]:
+    """Upsert a page whose scenes may be in the mirror; returns the scenes whose markers changed."""
+    # The mirror's markers of these scenes: to tell new and edited ones, and those Stash dropped.
+    stored_markers = marker_state(SceneMarker.objects.filter(scene_id__any=ids))
+    marker_scenes = changed_marker_scenes(page.markers, stored_markers)
+    listed = {m["id"] for m in page.markers}
+    vanished = [pk for pk in stored_markers if pk not in listed]
+    # Markers Stash no longer lists also count as a change of their scene's markers.
+    marker_scenes |= {stored_markers[pk][0] for pk in vanished}
+    _upsert(Scene, page.scenes)
+    _upsert(SceneFile, page.files)
+    SceneFile.objects.filter(scene_id__any=ids).exclude(id__any=[f["id"] for f in page.files]).delete()
+    bulk.relink(Scene.performers.through, "scene", "performer", ids, page.performer_links)
+    bulk.relink(Scene.tags.through, "scene", "tag", ids, page.tag_links)
+    if vanished:
+        SceneMarker.objects.filter(id__any=vanished).delete()
+    _upsert(SceneMarker, page.markers)
+    marker_ids = [m["id"] for m in page.markers]
+    bulk.relink(SceneMarker.tags.through, "scenemarker", "tag", marker_ids, page.marker_tag_links)
+    return marker_scenes
 
 
 def _markers_changed(scene_ids: set[int]):

@@ -12,6 +12,7 @@ Marker edits do not change their scene's `updated_at` in Stash, so markers have 
 Watermarks move only when a whole full or incremental run succeeded.
 """
 
+import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,7 +21,7 @@ from django.utils import timezone
 
 from stash.connection.errors import StashGraphQLError
 from stash.models import Performer, Scene, SceneMarker, Studio, SyncCursor, Tag
-from stash.sync import convert, pages
+from stash.sync import bulk, convert, pages
 from stash.sync.stamps import after_value, later
 
 # Operation, result field and list field for each kind of object.
@@ -32,10 +33,12 @@ ENTITY_QUERIES = {
 ENTITY_CONVERTERS = {Tag: convert.tag, Performer: convert.performer, Studio: convert.studio}
 CURSOR_NAMES = {Tag: "tags", Performer: "performers", Studio: "studios", Scene: "scenes", SceneMarker: "markers"}
 ID_PAGE_SIZE = 10_000
-# Table statistics are refreshed as a run fills the mirror: after its first 5,000 new scenes, then each
-# time it has created about as many again as it had by then (at 5k, 15k, 35k, 75k, ...): four ANALYZEs in
-# a first sync of 100k scenes, none in runs that create fewer than 5,000.
+# Table statistics are refreshed as a run fills the mirror by merged pages (inserted pages need none, see
+# _write_scenes): after its first 5,000 new scenes, then each time it has created about as many again as
+# it had by then (at 5k, 15k, 35k, 75k, ...), none in runs that create fewer than 5,000.
 ANALYZE_MIN_NEW_SCENES = 5000
+# Progress is recorded (a job row update pushed live to open pages) at most this often, not per page.
+PROGRESS_INTERVAL = 0.5
 
 
 def _noop(*args, **kwargs):
@@ -76,6 +79,14 @@ class SyncRun:
         self.known = None  # entity ids the mirror holds, read when the first scene page is written
         self.created_since_analyze = 0
         self.analyze_after = ANALYZE_MIN_NEW_SCENES
+        self._progress_at = float("-inf")
+
+    def progress_now(self, *args, **kwargs):
+        """Progress for a page: passed on when PROGRESS_INTERVAL has gone by since the last one."""
+        now = time.monotonic()
+        if now - self._progress_at >= PROGRESS_INTERVAL:
+            self._progress_at = now
+            self.opt.progress(*args, **kwargs)
 
     # -- helpers -----------------------------------------------------------------------------------
 
@@ -154,10 +165,13 @@ class SyncRun:
     def run(self) -> SyncReport:
         self.opt.progress(0, f"Starting {self.report.mode} sync")
         new_marks = {}
-        for model in (Tag, Performer, Studio):
-            new_marks[model] = self.sync_entities(model)
-        new_marks[Scene], new_marks[SceneMarker] = self.sync_scenes()
-        new_marks[SceneMarker] = later(new_marks[SceneMarker], self.sync_markers())
+        # Page commits need not wait for the disk: the watermarks' commit below does, and it makes every
+        # earlier one durable with it; a crash before it loses only pages the next run reads again.
+        with bulk.deferred_flush():
+            for model in (Tag, Performer, Studio):
+                new_marks[model] = self.sync_entities(model)
+            new_marks[Scene], new_marks[SceneMarker] = self.sync_scenes()
+            new_marks[SceneMarker] = later(new_marks[SceneMarker], self.sync_markers())
         self.save_watermarks(new_marks)
         c = self.report.counts
         self.opt.progress(
@@ -189,7 +203,7 @@ class SyncRun:
                     tag_parents[row["id"]] = {p for p in map(convert.ref_id, data.get("parents") or []) if p}
             pages.write_entities(model, rows)
             synced += len(rows)
-            self.opt.progress(None, f"Synced {synced} {label}")
+            self.progress_now(None, f"Synced {synced} {label}")
         pages.set_parents(studio_parents, tag_parents)
         self.report.add(f"{label}_synced", synced)
         self.report.add(f"{label}_deleted", self.delete_missing(model, operation, root, key))
@@ -212,7 +226,7 @@ class SyncRun:
         )
         for total, page in scene_pages:
             self._write_scenes(page, seen)
-            self.opt.progress(
+            self.progress_now(
                 5 + 85 * min(1.0, len(seen) / max(total, 1)),
                 f"Synced {len(seen)}/{total} scenes",
                 processed=len(seen),
@@ -238,7 +252,11 @@ class SyncRun:
         self.max_marker_seen = later(self.max_marker_seen, page.marker_max_updated_at)
         self.report.add("scenes_synced", written["scenes"])
         self.report.add("scenes_created", written["created"])
-        self.created_since_analyze += written["created"]
+        if not page.inserted:
+            # Only merged pages read the mirror by lists of scene ids (markers, files, links), the lookups
+            # that go wrong without statistics; an inserted page only probes the primary key, which the
+            # planner uses anyway. So a first sync, all inserts, runs no ANALYZE.
+            self.created_since_analyze += written["created"]
         if self.created_since_analyze >= self.analyze_after:
             pages.refresh_statistics()
             self.analyze_after = max(ANALYZE_MIN_NEW_SCENES, self.created_since_analyze + self.analyze_after)
@@ -292,14 +310,18 @@ class SyncRun:
         return newest
 
     def save_watermarks(self, marks: dict):
+        """All five cursors in one upsert: one statement, and they move together or not at all."""
         now = timezone.now()
-        for model, mark in marks.items():
-            name = CURSOR_NAMES[model]
-            defaults = {"watermark": mark}
-            if self.opt.full:
-                defaults["last_full_sync_at"] = now
-            SyncCursor.objects.update_or_create(name=name, defaults=defaults)
-            self.report.watermarks[name] = mark
+        full_at = {"last_full_sync_at": now} if self.opt.full else {}
+        cursors = [SyncCursor(name=CURSOR_NAMES[model], watermark=mark, **full_at) for model, mark in marks.items()]
+        SyncCursor.objects.bulk_create(
+            cursors,
+            update_conflicts=True,
+            unique_fields=["name"],
+            update_fields=["watermark", "updated_at", *full_at],
+        )
+        for cursor in cursors:
+            self.report.watermarks[cursor.name] = cursor.watermark
 
 
 def sync_scene_ids(client, ids: list[int], page_size: int = 500, check_cancelled: Callable = _noop) -> SyncReport:

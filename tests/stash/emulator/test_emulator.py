@@ -608,3 +608,36 @@ def test_edits_are_stamped_with_the_offset_in_force_at_that_instant():
         "2026-11-01T01:20:00-08:00",
         "2026-03-08T03:00:05-07:00",
     )
+
+
+def test_a_filtered_sorted_query_lists_the_sorted_tables_matching_rows_in_its_order(emulator):
+    """Matches are sorted after filtering (or taken from a whole-table order at hand): either way the rows
+    and their order are those of ORDER BY <sort>, title, id over the filtered table, NULLs first ascending."""
+    url, same = emulator.url, "2026-01-10T10:00:00-08:00"
+    for pk, title in ((5, "beta"), (6, "Alpha"), (7, "alpha"), (8, "Beta"), (9, "alpha")):
+        control(url, f"scenes/{pk}", title=title, updated_at=same)
+    for pk in (10, 11, 12):
+        control(url, f"scenes/{pk}", date=None, rating100=None)
+    after = {"updated_at": {"value": "2026-01-10T09:00:00-08:00", "modifier": "GREATER_THAN"}}
+    also_after = {"AND": after}  # the same rows under another cache key
+    for sort in ("updated_at", "title", "date", "rating", "random", "id"):
+        for direction in ("ASC", "DESC"):
+            filtered_first = scene_ids(url, after, sort=sort, direction=direction)  # no whole-table order yet
+            everything = scene_ids(url, None, sort=sort, direction=direction)
+            matching = set(scene_ids(url, after))
+            assert filtered_first == [pk for pk in everything if pk in matching], (sort, direction)
+            assert scene_ids(url, also_after, sort=sort, direction=direction) == filtered_first
+    # Ties on updated_at: by title, case-folded, then id, whatever the direction.
+    stamped = [pk for pk in scene_ids(url, after, sort="updated_at", direction="DESC") if pk in range(5, 10)]
+    assert stamped == [6, 7, 9, 5, 8]
+    # NULLs sort as the smallest value: first ascending, last descending, in title order there too.
+    scenes = emulator.store.scenes
+    for sort, attr in (("date", "date"), ("rating", "rating100")):
+        nulls = sorted((pk for pk, s in scenes.items() if getattr(s, attr) is None), key=_title_order(scenes))
+        assert {10, 11, 12} <= set(nulls)
+        assert scene_ids(url, None, sort=sort, direction="ASC")[: len(nulls)] == nulls
+        assert scene_ids(url, None, sort=sort, direction="DESC")[-len(nulls) :] == nulls
+
+
+def _title_order(scenes):
+    return lambda pk: (scenes[pk].title.casefold(), pk)

@@ -183,3 +183,24 @@ def test_scenes_created_in_stash_mid_run_are_not_lost(stash_emulator):
     sync(check_cancelled=edit_during_paging)
     assert set(Scene.objects.filter(details="first edit").values_list("id", flat=True)) == set(range(2, 101))
     assert Scene.objects.get(pk=1).details == "second edit"
+
+
+def test_the_cursors_move_together_and_only_a_full_run_stamps_its_time(stash_emulator):
+    sync()  # a first incremental run creates the cursors without a full-sync time
+    assert set(SyncCursor.objects.values_list("name", flat=True)) == {
+        "tags",
+        "performers",
+        "studios",
+        "scenes",
+        "markers",
+    }
+    assert not SyncCursor.objects.filter(last_full_sync_at__isnull=False).exists()
+    sync(full=True)
+    full_at = set(SyncCursor.objects.values_list("last_full_sync_at", flat=True))
+    assert len(full_at) == 1 and None not in full_at
+    before = {c.name: c.updated_at for c in SyncCursor.objects.all()}
+    stash_emulator.store.update("scene", 1, title="Edited after the full run")
+    report = sync()
+    assert set(SyncCursor.objects.values_list("last_full_sync_at", flat=True)) == full_at  # kept
+    assert watermark("scenes") == stash_emulator.store.scenes[1].updated_at == report.watermarks["scenes"]
+    assert all(c.updated_at > before[c.name] for c in SyncCursor.objects.all())
