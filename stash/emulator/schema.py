@@ -201,10 +201,6 @@ type StashConfig { path: String! excludeVideo: Boolean! excludeImage: Boolean! }
 type ConfigGeneralResult { stashes: [StashConfig!]! }
 type ConfigResult { general: ConfigGeneralResult! }
 
-type StashConfig { path: String! excludeVideo: Boolean! excludeImage: Boolean! }
-type ConfigGeneralResult { stashes: [StashConfig!]! }
-type ConfigResult { general: ConfigGeneralResult! }
-
 type Job {
   id: ID!
   status: JobStatus!

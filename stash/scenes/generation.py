@@ -16,7 +16,8 @@ from django.db.models import Q
 from stash.models import Scene
 from stash.sync import convert
 
-ID_PAGE_SIZE = 10_000
+# Older Stash versions answer at most 1,000 rows a page: a bigger page would end the listing after its first.
+ID_PAGE_SIZE = 1_000
 ARTEFACT_FILTERS = {
     "cover": {"is_missing": "cover"},
     "phash": {"is_missing": "phash"},

@@ -14,7 +14,8 @@ from dataclasses import dataclass, field
 from stash.models import Performer, Scene, SceneMarker, Studio, SyncCursor, Tag
 from stash.sync.stamps import after_value, ambiguous, parse
 
-STAMP_PAGE_SIZE = 10_000
+# Older Stash versions answer at most 1,000 rows a page: a bigger page would end the listing after its first.
+STAMP_PAGE_SIZE = 1_000
 
 
 @dataclass(frozen=True)

@@ -32,7 +32,10 @@ ENTITY_QUERIES = {
 }
 ENTITY_CONVERTERS = {Tag: convert.tag, Performer: convert.performer, Studio: convert.studio}
 CURSOR_NAMES = {Tag: "tags", Performer: "performers", Studio: "studios", Scene: "scenes", SceneMarker: "markers"}
-ID_PAGE_SIZE = 10_000
+# Older Stash versions answer at most 1,000 rows a page (their maxPerPage; the emulator too): a larger page
+# would make the id list's first page look like its last, and the deletion check would give up on any
+# library over 1,000 rows.
+ID_PAGE_SIZE = 1_000
 # Table statistics are refreshed as a run fills the mirror by merged pages (inserted pages need none, see
 # _write_scenes): after its first 5,000 new scenes, then each time it has created about as many again as
 # it had by then (at 5k, 15k, 35k, 75k, ...), none in runs that create fewer than 5,000.

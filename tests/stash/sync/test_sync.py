@@ -204,3 +204,33 @@ def test_the_cursors_move_together_and_only_a_full_run_stamps_its_time(stash_emu
     assert set(SyncCursor.objects.values_list("last_full_sync_at", flat=True)) == full_at  # kept
     assert watermark("scenes") == stash_emulator.store.scenes[1].updated_at == report.watermarks["scenes"]
     assert all(c.updated_at > before[c.name] for c in SyncCursor.objects.all())
+
+
+def test_deletions_are_found_in_a_library_of_more_than_a_thousand_scenes(monkeypatch, settings):
+    # Stash answers at most 1,000 rows per page: the id list behind the deletion check must page at that
+    # size, or its first page looks like the last, the list comes back incomplete and nothing is deleted.
+    from stash.emulator.seed import seed_library
+    from stash.emulator.server import EmulatorServer
+    from stash.scenes.generation import stash_ids
+    from stash.emulator.store import Store
+
+    store = Store(zone="America/Los_Angeles")
+    seed_library(store, scenes=1_300, seed=11)
+    server = EmulatorServer(store)
+    monkeypatch.setenv("STASH_URL", server.start())
+    monkeypatch.delenv("STASH_API_KEY", raising=False)
+    settings.STASH_URL, settings.STASH_API_KEY = server.url, ""
+    try:
+        SyncRun(get_client(), SyncOptions(full=True, page_size=500)).run()
+        assert Scene.objects.count() == len(store.scenes) > 1_000
+        gone = sorted(store.scenes)[:2] + [max(store.scenes)]
+        for pk in gone:
+            store.delete("scene", pk)
+        report = SyncRun(get_client(), SyncOptions(full=False, page_size=500)).run()
+        assert report.counts["scenes_deleted"] == 3
+        assert not Scene.objects.filter(pk__in=gone).exists() and Scene.objects.count() == len(store.scenes)
+        # The generation check lists ids the same way: every scene, not the first thousand.
+        ids, count = stash_ids(get_client())
+        assert len(ids) == count == len(store.scenes)
+    finally:
+        server.stop()
