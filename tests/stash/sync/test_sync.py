@@ -211,8 +211,8 @@ def test_deletions_are_found_in_a_library_of_more_than_a_thousand_scenes(monkeyp
     # size, or its first page looks like the last, the list comes back incomplete and nothing is deleted.
     from stash.emulator.seed import seed_library
     from stash.emulator.server import EmulatorServer
-    from stash.scenes.generation import stash_ids
     from stash.emulator.store import Store
+    from stash.scenes.generation import stash_ids
 
     store = Store(zone="America/Los_Angeles")
     seed_library(store, scenes=1_300, seed=11)
