@@ -224,7 +224,10 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     # Several models have a `status` with its own choices: each gets a name of its own in the schema.
-    "ENUM_NAME_OVERRIDES": {"DownloadFileStatusEnum": "stash.downloads.models.FileStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "DownloadFileStatusEnum": "stash.downloads.models.FileStatus",
+        "PauseModeEnum": "daemons.models.PauseMode",
+    },
 }
 
 # Daemon runtime

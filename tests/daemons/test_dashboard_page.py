@@ -134,7 +134,7 @@ def test_job_row_fragment_renders_without_a_request(transactional_db):
     job.refresh_from_db()
     row = render_fragment("jobs/_job_row.html", {"job": job})
     assert f'data-job="{job.pk}"' in row
-    assert "width: 50%" in row and "50% · 2 / 4" in row
+    assert 'data-width="50"' in row and "50% · 2 / 4" in row
     assert "Running" in row and f'href="/jobs/{job.pk}/"' in row
     assert "csrfmiddlewaretoken" not in row
 
