@@ -227,6 +227,8 @@ SPECTACULAR_SETTINGS = {
     "ENUM_NAME_OVERRIDES": {
         "DownloadFileStatusEnum": "stash.downloads.models.FileStatus",
         "PauseModeEnum": "daemons.models.PauseMode",
+        "PlanStatusEnum": "stash.plans.models.PlanStatus",
+        "PlanChangeStatusEnum": "stash.plans.models.ChangeStatus",
     },
 }
 

@@ -88,6 +88,23 @@ class PlanSerializer(serializers.ModelSerializer):
         return {"total": plan.total_count, "scenes": plan.scene_count, **counts}
 
 
+class SceneGroupSerializer(serializers.Serializer):
+    """The plan detail's changes of one scene (the shape the plan page shows)."""
+
+    scene_id = serializers.IntegerField(allow_null=True)
+    scene_title = serializers.CharField(help_text="The mirrored scene's title (empty if not in the mirror).")
+    scene_path = serializers.CharField(help_text="Its primary file's path.")
+    in_mirror = serializers.BooleanField()
+    changes = ChangeSerializer(many=True)
+
+
+class PlanDetailSerializer(PlanSerializer):
+    scenes = SceneGroupSerializer(many=True, read_only=True, help_text="The changes grouped by scene.")
+
+    class Meta(PlanSerializer.Meta):
+        fields = [*PlanSerializer.Meta.fields, "scenes"]
+
+
 class ReviewSerializer(serializers.Serializer):
     status = serializers.CharField(help_text="approved, rejected or pending (undo a decision).")
     scene_id = serializers.IntegerField(required=False, help_text="Only this scene's changes.")
@@ -130,7 +147,7 @@ class PlanDetail(APIView):
     @extend_schema(
         summary="A plan, plus `scenes`: its changes grouped by scene, [{scene_id, scene_title, scene_path, "
         "in_mirror, changes}] (?status= and ?scene_id= narrow the changes)",
-        responses=PlanSerializer,
+        responses=PlanDetailSerializer,
     )
     def get(self, request, pk):
         plan = _plan(pk)

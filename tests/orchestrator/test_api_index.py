@@ -56,3 +56,11 @@ def test_every_page_links_the_api_docs_in_the_nav(client):
     html = client.get("/daemons/").content.decode()
     nav = html[html.index('<nav class="nav"') : html.index("</nav>")]
     assert 'href="/api/docs/">API</a>' in nav
+
+
+def test_the_plan_detail_schema_has_the_scenes_grouped_with_their_changes(api):
+    schema = api.get("/api/schema/?format=json").json()
+    ref = schema["paths"]["/api/plans/{id}/"]["get"]["responses"]["200"]["content"]["application/json"]["schema"]
+    detail = schema["components"]["schemas"][ref["$ref"].rsplit("/", 1)[-1]]["properties"]
+    group = schema["components"]["schemas"][detail["scenes"]["items"]["$ref"].rsplit("/", 1)[-1]]["properties"]
+    assert {"scene_id", "scene_title", "scene_path", "in_mirror", "changes"} <= set(group)
