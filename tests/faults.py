@@ -6,23 +6,20 @@ import threading
 import pytest
 from django.db import connection
 
-from orchestrator import dbconn
-
 
 def terminate_backends() -> int:
-    """End every other PostgreSQL session on the test database (what a failover or a DBA does)."""
+    """End every PostgreSQL session of the processes under test on the test database (what a failover or
+    a DBA does). The test process's own sessions (tests/settings.py names them) are spared: one it kept in
+    another thread or context would otherwise fail a later test of this worker."""
     if connection.vendor != "postgresql":
         pytest.skip("pg_terminate_backend needs PostgreSQL")
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
-            "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            "WHERE datname = current_database() AND pid <> pg_backend_pid() AND application_name <> %s",
+            [connection.settings_dict["OPTIONS"]["application_name"]],
         )
-        ended = cursor.fetchone()[0]
-    # This process's other threads (the daemons' in_thread pool, used by in-process step tests) lost
-    # theirs too: they reconnect before their next query, as the processes under test do.
-    dbconn.lost()
-    return ended
+        return cursor.fetchone()[0]
 
 
 class SilentServer:

@@ -40,3 +40,9 @@ from orchestrator.settings import *  # noqa: E402,F403
 
 # Cheap password hashing (the same algorithm): see tests/hashers.py.
 PASSWORD_HASHERS = ["tests.hashers.FastPBKDF2PasswordHasher"]
+
+# The pytest process's own sessions are told apart from those of the processes it starts (which import
+# this module again, with their own pid): fault tests end "every other session" of the processes under
+# test, never the test process's own (tests/faults.py), whichever thread or context opened them.
+if DATABASES["default"]["ENGINE"].endswith("postgresql"):  # noqa: F405
+    DATABASES["default"].setdefault("OPTIONS", {})["application_name"] = f"pytest-{os.getpid()}"  # noqa: F405
