@@ -17,8 +17,8 @@ YEAR_SECONDS = 365 * 86400
 # library counters the Activity page sums sit in the results of the types that write them.
 FILL_JOBS = (
     """INSERT INTO {jobs} (id, type, status, progress, processed_items, message, parameters, result, error,
-                           created_by, external_id, external_identity, worker, created_at, started_at,
-                           finished_at, updated_at)
+                           traceback, created_by, requested_by, external_id, external_identity, worker,
+                           created_at, started_at, finished_at, updated_at)
        SELECT md5(g::text)::uuid,
               (ARRAY['sync','sync_scenes','stash_scan','stash_generate','check_stash_generate','analysis',
                      'apply_plan','process_downloads','test'])[1 + g % 9],
@@ -27,10 +27,10 @@ FILL_JOBS = (
               CASE g % 9 WHEN 0 THEN '{{"scenes_synced": 12}}' WHEN 3 THEN '{{"marked_generated": 4}}'
                          WHEN 5 THEN '{{"scenes_analyzed": 10}}' WHEN 6 THEN '{{"applied": 3}}'
                          WHEN 7 THEN '{{"total_files_linked": 2, "total_files_copied": 0}}' ELSE '{{}}' END::jsonb,
-              '',
+              '', '',
               (ARRAY['auto_stash_sync','auto_stash_generation','auto_video_analysis','auto_plan_applier',
                      'download_processor',''])[1 + g % 6],
-              '', '{{}}', '',
+              '', '', '{{}}', '',
               now() - make_interval(secs => g * {step}),
               now() - make_interval(secs => g * {step}) + interval '1 second',
               now() - make_interval(secs => g * {step}) + make_interval(secs => 2 + g % 600),
