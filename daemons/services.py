@@ -142,9 +142,10 @@ def set_status(
         **fields,
     )
     daemon = _fenced(daemon, lease)
+    _changed(daemon)
+    # Kept for the timeline after the push is on its way: the insert adds nothing to the status's latency.
     if daemon is not None and message is not None:
         timeline.record(daemon_id, now, message, level, job_id, job_type)
-    _changed(daemon)
 
 
 def set_next_at(daemon_id: int, next_at, lease: str | None = None, **extra):
