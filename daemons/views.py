@@ -28,10 +28,13 @@ ACTIONS = {
     "stop": (services.stop, "{} is stopping."),
     "restart": (services.restart, "{} is restarting."),
 }
+# Bulk button → (operation taking the acting user's name, verb, what to say when it changed nothing).
 BULK_ACTIONS = {
-    "start": (services.start_all, "started", services.NOTHING_TO_DO["start"]),
-    "stop": (services.stop_all, "stopped", services.NOTHING_TO_DO["stop"]),
-    "restart": (services.restart_all, "restarted", services.NOTHING_TO_DO["restart"]),
+    "start": (lambda by: services.start_all(), "started", services.NOTHING_TO_DO["start"]),
+    "stop": (lambda by: services.stop_all(), "stopped", services.NOTHING_TO_DO["stop"]),
+    "restart": (lambda by: services.restart_all(), "restarted", services.NOTHING_TO_DO["restart"]),
+    "pause": (lambda by: pause.pause_all(by=by), "paused", "Every daemon is already paused."),
+    "resume": (lambda by: pause.resume_all(by=by), "resumed", "No daemon is paused."),
 }
 
 
@@ -72,7 +75,7 @@ def daemon_action(request, name, action):
 @require_POST
 def bulk_action(request, action):
     operation, verb, none_message = BULK_ACTIONS[action]
-    names = operation()
+    names = operation(request.user.get_username())
     if names:
         plural = "" if len(names) == 1 else "s"
         messages.success(request, f"Successfully {verb} {len(names)} daemon{plural}: {', '.join(names)}")
@@ -130,28 +133,6 @@ def run_now(request, name):
         messages.error(request, str(exc))
         return _refused(request, daemon, 409)
     messages.success(request, f"{daemon.display_name} runs now.")
-    return _redirect_back(request, "daemons:list")
-
-
-@login_required
-@require_POST
-def pause_all(request):
-    names = pause.pause_all(by=request.user.get_username())
-    if names:
-        messages.success(request, f"Paused {len(names)} daemon{'s' * (len(names) != 1)}: {', '.join(names)}")
-    else:
-        messages.info(request, "Every daemon is already paused.")
-    return _redirect_back(request, "daemons:list")
-
-
-@login_required
-@require_POST
-def resume_all(request):
-    names = pause.resume_all(by=request.user.get_username())
-    if names:
-        messages.success(request, f"Resumed {len(names)} daemon{'s' * (len(names) != 1)}: {', '.join(names)}")
-    else:
-        messages.info(request, "No daemon is paused.")
     return _redirect_back(request, "daemons:list")
 
 
