@@ -95,14 +95,15 @@ def processes(proc_env):
     procs.stop_all()
 
 
-@pytest.fixture
-def daphne_server(processes):
-    """A real daphne serving the project on a free port, against the test database."""
+def start_daphne(processes, env=None) -> str:
+    """A real daphne serving the project on a free port (with `env`, e.g. a setting changed); its URL once
+    it answers."""
     import requests
 
     port = free_port()
     proc = processes.start(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "orchestrator.asgi:application"]
+        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "orchestrator.asgi:application"],
+        env=env,
     )
     url = f"http://127.0.0.1:{port}"
 
@@ -110,12 +111,18 @@ def daphne_server(processes):
         if proc.poll() is not None:
             raise AssertionError("daphne exited:\n" + processes.output(proc))
         try:
-            return requests.get(url + "/login/", timeout=2).status_code > 0
+            return requests.get(url + "/login/", timeout=5).status_code > 0
         except requests.RequestException:  # not listening yet, or slow to answer under load
             return False
 
     wait_for(up, timeout=30, message="daphne to serve")
     return url
+
+
+@pytest.fixture
+def daphne_server(processes):
+    """A real daphne serving the project on a free port, against the test database."""
+    return start_daphne(processes)
 
 
 @pytest.fixture

@@ -2,16 +2,14 @@
 close it within a few seconds (the socket re-checks its session periodically and on every client message)."""
 
 import json
-import sys
 import time
 
 import pytest
-import requests
 from django.contrib.auth.models import User
 from django.test import Client
 from websockets.exceptions import ConnectionClosed
 
-from tests.conftest import free_port, wait_for
+from tests.conftest import start_daphne
 from tests.orchestrator.test_live_ws import open_socket, read_snapshot
 
 pytestmark = pytest.mark.processes
@@ -84,23 +82,7 @@ def test_the_socket_closes_within_seconds_when_its_login_ends(daphne_server, use
 @pytest.fixture
 def slow_checking_daphne(processes):
     """daphne whose periodic check is an hour away: only a client message can trigger the check."""
-    port = free_port()
-    env = dict(processes.env, LIVE_SESSION_CHECK_SECONDS="3600")
-    proc = processes.start(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "orchestrator.asgi:application"],
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up():
-        assert proc.poll() is None, processes.output(proc)
-        try:
-            return requests.get(url + "/login/", timeout=2).status_code > 0
-        except requests.RequestException:
-            return False
-
-    wait_for(up, timeout=30, message="daphne to serve")
-    return url
+    return start_daphne(processes, env=dict(processes.env, LIVE_SESSION_CHECK_SECONDS="3600"))
 
 
 def test_a_client_message_after_logout_closes_the_socket_at_once(slow_checking_daphne, user):

@@ -39,28 +39,9 @@ def test_the_socket_accepts_only_the_sites_own_origin(daphne_server, user):
 
 
 def test_trusted_origins_are_honoured(processes, user):
-    import sys
+    from tests.conftest import start_daphne
 
-    import requests
-
-    from tests.conftest import free_port, wait_for
-
-    port = free_port()
-    env = dict(processes.env, CSRF_TRUSTED_ORIGINS="https://orchestrator.example.com")
-    proc = processes.start(
-        [sys.executable, "-m", "daphne", "-b", "127.0.0.1", "-p", str(port), "orchestrator.asgi:application"],
-        env=env,
-    )
-    url = f"http://127.0.0.1:{port}"
-
-    def up():
-        assert proc.poll() is None, processes.output(proc)
-        try:
-            return requests.get(url + "/login/", timeout=2).status_code > 0
-        except requests.RequestException:
-            return False
-
-    wait_for(up, timeout=30, message="daphne to serve")
+    url = start_daphne(processes, env=dict(processes.env, CSRF_TRUSTED_ORIGINS="https://orchestrator.example.com"))
     # Behind a TLS proxy: the browser's origin is the public one, the Host header the proxy's.
     assert try_socket(url, user, "https://orchestrator.example.com") == "open"
     assert try_socket(url, user, "https://orchestrator.example.com:8443") == 403
