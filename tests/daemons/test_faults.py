@@ -93,6 +93,58 @@ def test_a_host_paused_past_its_lease_writes_nothing_once_resumed(processes):
     assert first.poll() is None  # it waits as a standby again
 
 
+def freeze_inside_a_transaction(pid: int, timeout: float = 30) -> None:
+    """SIGSTOP the process at a moment its database session is idle inside a transaction (one of its
+    fenced writes holds the Daemon row's lock): stop, look, resume and retry until caught there."""
+    from django.db import connection
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        os.kill(pid, signal.SIGSTOP)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                "AND application_name = 'orchestrator:rundaemon:test' AND state = 'idle in transaction'"
+            )
+            if cursor.fetchone()[0]:
+                return
+        os.kill(pid, signal.SIGCONT)
+        time.sleep(0.002)
+    raise AssertionError(f"process {pid} was never caught inside a transaction")
+
+
+def test_a_host_frozen_inside_a_fenced_write_does_not_block_the_takeover(processes):
+    # The frozen host holds the Daemon row's lock (SELECT … FOR UPDATE of its fenced write): PostgreSQL
+    # must end that session (idle_in_transaction_session_timeout = the lease) so the standby's UPDATE
+    # is not kept waiting forever, and the write the frozen host had under way must never land.
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        pytest.skip("the idle-in-transaction timeout is PostgreSQL's")
+    services.ensure_daemon_rows()
+    configure(interval_seconds=0.01, launch_jobs=False, log_every=1)
+    services.start(row())
+    env = {**processes.env, "DAEMON_CONTROL_POLL_SECONDS": "0.5"}
+    first = processes.manage("rundaemon", "test", env=env)
+    wait_for(lambda: row().lease_pid == first.pid and row().current_status, timeout=30, message="first host active")
+    second = processes.manage("rundaemon", "test", env=env)
+    wait_for(lambda: "standby" in processes.output(second), timeout=30, message="second host on standby")
+
+    freeze_inside_a_transaction(first.pid)
+    logs_of_first = DaemonLog.objects.filter(message__contains=f"pid {first.pid}")
+    written = logs_of_first.count()  # the one under way is not committed, so not counted
+    try:
+        began = time.monotonic()
+        wait_for(lambda: row().lease_pid == second.pid, timeout=20, message="the standby to take over")
+        print(f"MEASURE standby took over {time.monotonic() - began:.2f} s after freezing the host in a write")
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    wait_for(lambda: "lease lost" in processes.output(first), timeout=15, message="the old host to notice")
+    assert logs_of_first.count() == written
+    assert row().lease_pid == second.pid
+    assert first.poll() is None  # it reconnects and waits as a standby
+
+
 def test_sigterm_ends_a_host_within_10_s_while_a_stash_call_hangs(processes, silent_stash):
     services.ensure_daemon_rows()
     services.start(row("auto_stash_sync"))

@@ -1,6 +1,7 @@
 import asyncio
 import sys
 
+from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
 from daemons.host import DaemonHost, HostedElsewhere
@@ -35,7 +36,10 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args, name, once, **options):
-        tag_connection(f"rundaemon:{name}", relaxed_commits=True)
+        # A fenced write left open past the lease by a frozen host must not block the takeover.
+        tag_connection(
+            f"rundaemon:{name}", relaxed_commits=True, idle_in_transaction_seconds=settings.DAEMON_LEASE_SECONDS
+        )
         require_database()
         daemon = Daemon.objects.filter(name=name).first()
         if daemon is None or get_kind(daemon.kind) is None:
