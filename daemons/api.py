@@ -39,6 +39,15 @@ def get_daemon(name: str) -> Daemon:
     return daemon
 
 
+def daemon_to_pause(name: str) -> Daemon:
+    """The daemon a pause or resume names. An unknown name is bad input to these actions (as in the
+    bulk body's `daemons` list): 400 with the known names, rather than the 404 of a missing resource."""
+    daemon = Daemon.objects.filter(name=name).first()
+    if daemon is None:
+        raise ValidationError({"detail": services.unknown_daemon_message(name) + "."})
+    return daemon
+
+
 def _state(daemon: Daemon) -> dict:
     return DaemonSerializer(daemon).data
 
@@ -181,10 +190,10 @@ class DaemonPause(APIView):
     @extend_schema(
         summary="Pause a daemon (soft, or hard for generation)",
         request=PauseSerializer,
-        responses={200: ActionResultSerializer, 400: FIELD_ERRORS, 404: DETAIL},
+        responses={200: ActionResultSerializer, 400: FIELD_ERRORS},
     )
     def post(self, request, name):
-        daemon = get_daemon(name)
+        daemon = daemon_to_pause(name)
         incoming = PauseSerializer(data=request.data)
         incoming.is_valid(raise_exception=True)
         try:
@@ -196,9 +205,9 @@ class DaemonPause(APIView):
 
 @extend_schema(parameters=[NAME])
 class DaemonResume(APIView):
-    @extend_schema(summary="Resume a paused daemon", request=None, responses={200: ActionResultSerializer, 404: DETAIL})
+    @extend_schema(summary="Resume a paused daemon", request=None, responses={200: ActionResultSerializer, 400: DETAIL})
     def post(self, request, name):
-        daemon = pause.resume(get_daemon(name), by=_who(request))
+        daemon = pause.resume(daemon_to_pause(name), by=_who(request))
         return Response({"message": f"Daemon {daemon.name} resumed", "daemon": _state(daemon)})
 
 

@@ -162,8 +162,9 @@ def test_pause_and_resume_through_the_api_record_who_and_when(api, rows, frozen)
 def test_pause_of_an_unknown_daemon_or_mode_is_refused_and_changes_nothing(api, rows):
     before = {d.name: snapshot(d) for d in Daemon.objects.all()}
     unknown = api.post("/api/daemons/nope/pause/", {}, format="json")
-    assert unknown.status_code == 404
-    assert "Unknown daemon 'nope'" in unknown.json()["detail"]
+    assert unknown.status_code == 400
+    assert "Unknown daemon 'nope'. Known daemons: auto_plan_applier" in unknown.json()["detail"]
+    assert api.post("/api/daemons/nope/resume/").status_code == 400
     some = api.post("/api/daemons/pause-all/", {"daemons": ["test", "nope"]}, format="json")
     assert some.status_code == 400
     assert "Unknown daemon 'nope'" in some.json()["daemons"][0]
