@@ -6,6 +6,10 @@ step never sleeps and never waits for a job to end: a kind that watches a job ke
 `self.watching` (see `watch()`) and returns a short poll interval until `watched_end()` hands the ended
 job back, then handles the outcome in that step. It never does heavy work itself.
 
+The kind's tools are split by concern: the waits between steps and the wake-ups that end them
+(daemons/waits.py), the jobs it launches and watches (daemons/watching.py), and the threads its
+blocking calls run on (daemons/threads.py: `in_thread`, `db_call`).
+
 `run()` owns the loop: the start log line, the steps, the shared backoff while Stash fails (a StashError
 raised by a step), and the waits between steps, which end early on a stop request, a new configuration
 or a wake-up (orchestrator/wakeups.py): the end of the watched job, or the news a rest waits for
@@ -20,9 +24,6 @@ token, and no step starts while the lease is not known to be fresh.
 
 import asyncio
 import logging
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from asgiref.sync import sync_to_async
@@ -32,13 +33,15 @@ from django.utils import timezone
 from daemons import pause as holds
 from daemons import services
 from daemons.lease import Lease
-from daemons.models import Daemon, JobAction, StatusLevel
+from daemons.models import Daemon, StatusLevel
 from daemons.schedule import Cycle
-from jobs.models import ACTIVE_STATUSES, Job, JobStatus
+from daemons.threads import db_call
+from daemons.waits import Rest, Waits
+from daemons.watching import JobWatching
+from jobs.models import Job
 from orchestrator import dbconn, notify, wakeups
 from orchestrator.backoff import Backoff
 from orchestrator.paths import daemon_path
-from orchestrator.threadpool import DaemonThreadPool
 from orchestrator.typed import Field, Schema
 from stash.connection.errors import StashError
 
@@ -48,8 +51,6 @@ logger = logging.getLogger("daemons")
 POLL_SECONDS = 1.0
 # While Stash fails, the retries of a kind without a `job_interval_seconds` stop growing here.
 STASH_RETRY_CEILING_SECONDS = 300.0
-# Wake-ups remembered between two steps; past it their keys are forgotten (any watcher then re-checks).
-MAX_NEWS = 1000
 # A step that says nothing (a poll of a watched job) extends the deadline on record by at least this much
 # once it runs out, so a poll every second costs a deadline write every PROMISE_FLOOR_SECONDS, not every poll.
 PROMISE_FLOOR_SECONDS = 10.0
@@ -59,14 +60,6 @@ PROMISE_TOLERANCE = timedelta(seconds=1)
 DB_RETRY_SECONDS = 1.0
 # How often a loop looks again whether its lease is fresh, while it is not (the host renews or stops it).
 LEASE_WAIT_SECONDS = 0.05
-# How often a loop looks for jobs of its predecessors that ended unrecorded (see `record_outcomes`).
-OUTCOMES_EVERY_SECONDS = 30.0
-
-_JOB_OUTCOME_ACTION = {
-    JobStatus.COMPLETED: JobAction.FINISHED,
-    JobStatus.FAILED: JobAction.FAILED,
-    JobStatus.CANCELLED: JobAction.CANCELLED,
-}
 
 
 # The StashHog configuration key every production daemon keeps. The host reads it (daemons/host.py): it
@@ -87,37 +80,12 @@ def job_interval_field(default: int, description: str, max: int | None = 604_800
     return Field("job_interval_seconds", int, default, description, min=1, max=max)
 
 
-# The threads of in_thread(): daemon threads, so a Stash call in flight never holds up the host's exit.
-_POOL = DaemonThreadPool(max_workers=8, name="daemon-io")
-
-
-async def in_thread(function, *args):
-    """Run blocking Stash/ORM work off the event loop (on a connection not known to be dead)."""
-    return await sync_to_async(dbconn.run, thread_sensitive=False, executor=_POOL)(function, *args)
-
-
-async def db_call(function, *args, **kwargs):
-    """Run ORM work on the process's one thread-sensitive thread (on a connection not known to be dead)."""
-    return await sync_to_async(dbconn.run)(function, *args, **kwargs)
-
-
 def clock(moment: datetime) -> str:
     """HH:MM in the server's TIME_ZONE, as statuses name a time ("checking again by 19:25")."""
     return timezone.localtime(moment).strftime("%H:%M")
 
 
-@dataclass(frozen=True)
-class Rest:
-    """A wait between cycles that news may end early (see `BaseDaemon.rest_until_news`)."""
-
-    until: datetime
-    topics: frozenset[str]
-    ready: Callable[[], bool]
-    poll: float | None
-    config: dict
-
-
-class BaseDaemon:
+class BaseDaemon(Waits, JobWatching):
     kind: str = ""
     title: str = ""
     # How the start log line names the kind, when not by its title.
@@ -270,16 +238,6 @@ class BaseDaemon:
         self.held_message = None
         self._wake.set()
 
-    def run_now(self):
-        """Run now: end the current wait; a rest is over (a watched job is looked at at once)."""
-        self._run_now = True
-        self._wake.set()
-
-    async def stop_for_hard_pause(self, job: Job, reason: str):
-        """A hard pause stops the watched job (the kind may say more); the step then follows it to its
-        end as usual."""
-        await self.cancel_job(job, reason)
-
     async def _promise(self, wait: float):
         """Record the deadline now + `wait` on the row, unless the one on record already says it: a status
         written with `next_in` carried it, or a silent step's record still covers its wait."""
@@ -324,75 +282,6 @@ class BaseDaemon:
         """Called by the host when a saved configuration arrives; wakes a sleeping loop."""
         self.config = config
         self._wake.set()
-
-    async def sleep(self, seconds: float) -> bool:
-        """Sleep up to `seconds` after a step; wake early on stop, configuration change, or a wake-up this
-        wait is for (`wanted()`), including one heard while the step ran. Returns `self.running`."""
-        if self._stopping:
-            return False
-        # Re-check after arming: the step has now said what it waits for, and news of it may have come
-        # while it checked (e.g. its job ended before watch()); then the next step runs at once.
-        if any(self.wanted(topic, key) for topic, key in self._news):
-            return self.running
-        try:
-            await asyncio.wait_for(self._wake.wait(), timeout=max(0.0, seconds))
-        except TimeoutError:
-            pass
-        return self.running
-
-    def wake_from_thread(self):
-        """End the wait after the current (or next) step from another thread, e.g. on a Stash job event:
-        the next step then checks at once."""
-        loop = self._loop
-        if loop is None:
-            return
-        try:
-            loop.call_soon_threadsafe(self._wake.set)
-        except RuntimeError:  # the loop is closed: the daemon has stopped
-            pass
-
-    def heard(self, topic: str, key: str):
-        """A wake-up (called in the loop's thread): kept for the next step; ends the wait if it is for it."""
-        if topic == wakeups.DAEMON_RUN_NOW:
-            if key == self.name and self.pause is None:
-                self.run_now()
-            return
-        if len(self._news) >= MAX_NEWS:
-            self._news = {(t, "") for t, _ in self._news}
-        self._news.add((topic, key))
-        if self.wanted(topic, key):
-            self._wake.set()
-
-    def wanted(self, topic: str, key: str) -> bool:
-        """Whether a wake-up concerns the current wait: the watched job's end (a forgotten key: any job's),
-        or news the rest waits for. Nothing wakes a held step but its host (a pause, a configuration)."""
-        if self._held:
-            return False
-        if self.watching is not None:
-            return topic == wakeups.JOB_ENDED and key in ("", str(self.watching.pk))
-        return self.resting is not None and topic in self.resting.topics
-
-    def rest_until_news(
-        self, seconds: float, *topics: str, ready: Callable[[], bool], poll: float | None = None
-    ) -> float:
-        """Rest `seconds` before the next cycle, unless one of `topics` is announced (or, every `poll`
-        seconds, the fallback without wake-ups) and `ready()` then says there is work: the next step is
-        then a full one at once. `ready` is a cheap, quiet question (run in a thread; no status, no log).
-        A new configuration also ends the rest. Returns what the step returns."""
-        until = timezone.now() + timedelta(seconds=seconds)
-        self.resting = Rest(until, frozenset(topics), ready, poll, self.config)
-        return seconds if poll is None else min(poll, seconds)
-
-    async def _rest_left(self, news: set[tuple[str, str]]) -> float | None:
-        """The seconds the rest goes on for, or None when it is over."""
-        rest = self.resting
-        left = (rest.until - timezone.now()).total_seconds()
-        if self.config is rest.config and left > 0:
-            asked = rest.poll is not None or any(topic in rest.topics for topic, _ in news)
-            if not asked or not await in_thread(rest.ready):
-                return left if rest.poll is None else min(rest.poll, left)
-        self.resting = None
-        return None
 
     # --- reporting ----------------------------------------------------------------------------
 
@@ -449,71 +338,3 @@ class BaseDaemon:
         """Append a line to the daemon's log (shown live on its page)."""
         logger.log(logging.getLevelName(level.upper()), "[%s] %s", self.name, message)
         await db_call(services.add_log, self._row, level, message, self._fence)
-
-    # --- jobs ---------------------------------------------------------------------------------
-
-    async def launch_job(self, job_type: str, parameters: dict | None = None, reason: str = "") -> Job:
-        """Create a job (validated like any other) and record LAUNCHED in the daemon's history, together
-        and only while the lease holds. Raises daemons.pause.Held while the daemon may start nothing new
-        (paused, outside quiet hours)."""
-        if holds.blocks_new_work(self):
-            raise holds.Held()
-        job = await db_call(services.launch_job, self._row, job_type, parameters or {}, reason, self._fence)
-        await self.log("INFO", f"Launched {job_type} job {job.pk}" + (f": {reason}" if reason else ""))
-        return job
-
-    async def watch(self, job: Job, status_message: str):
-        """Watch `job` from now on, showing `status_message` with a link to it."""
-        self.watching = job
-        await self.update_status(status_message, job_id=job.pk, job_type=job.type)
-
-    async def watched_end(self) -> Job | None:
-        """The watched job, reloaded, if it has ended (then it is no longer watched, and its outcome is in
-        the history for jobs this daemon launched); None while it is pending or running (`self.watching`
-        is then the reloaded job).
-
-        A job still running when the daemon stops goes on; `active_jobs()` finds it after a restart."""
-        job = await db_call(Job.objects.get, pk=self.watching.pk)
-        if not job.is_finished:
-            self.watching = job
-            return None
-        self.watching = None
-        if job.created_by == self.name:
-            await self.record_job_action(job, self.outcome_action(job), f"Job ended with status {job.status}")
-        return job
-
-    def outcome_action(self, job: Job) -> str:
-        """The history action recording how a watched job ended."""
-        return _JOB_OUTCOME_ACTION[job.status]
-
-    async def cancel_job(self, job: Job, reason: str) -> Job:
-        return await db_call(services.cancel_job, self._row, job, reason, self._fence)
-
-    async def active_jobs(self, job_type: str | None = None) -> list[Job]:
-        """Jobs this daemon launched that have not finished (survives daemon and process restarts)."""
-
-        def query():
-            qs = Job.objects.filter(created_by=self.name, status__in=ACTIVE_STATUSES)
-            if job_type:
-                qs = qs.filter(type=job_type)
-            return list(qs.order_by("created_at"))
-
-        return await db_call(query)
-
-    async def record_job_action(self, job: Job, action: str, reason: str = ""):
-        await db_call(services.add_job_history, self._row, job, action, reason, self._fence)
-
-    async def record_outcomes(self):
-        """Record how the jobs launched before this loop began (by a host before a takeover, or by this
-        host's previous loop) ended, when they ended unwatched: their LAUNCHED row gets its outcome row.
-        At the loop's start and every OUTCOMES_EVERY_SECONDS; the watched job is left to `watched_end`."""
-        now = time.monotonic()
-        if now - self._outcomes_at < OUTCOMES_EVERY_SECONDS:
-            return
-        self._outcomes_at = now
-        watched = [self.watching.pk] if self.watching is not None else []
-        try:
-            for job in await in_thread(services.unrecorded_outcomes, self.daemon_id, self._began, watched):
-                await self.record_job_action(job, self.outcome_action(job), f"Job ended with status {job.status}")
-        except dbconn.CONNECTION_ERRORS as error:
-            logger.warning("[%s] Database connection lost while recording job outcomes (%s)", self.name, error)

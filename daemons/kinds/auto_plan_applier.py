@@ -10,9 +10,10 @@ new plan gives it something to apply (the PLANS wake-up); after a cycle in which
 rests the whole interval, so a plan that cannot be applied is not retried on every review.
 """
 
-from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
+from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, job_interval_field
 from daemons.models import StatusLevel
 from daemons.quiet_hours import QUIET_HOURS
+from daemons.threads import in_thread
 from jobs.models import Job, JobStatus
 from jobs.types.apply_plan import plans_being_applied
 from orchestrator import wakeups

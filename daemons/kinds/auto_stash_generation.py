@@ -21,9 +21,10 @@ from datetime import timedelta
 
 from django.utils import timezone
 
-from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, clock, in_thread, job_interval_field
+from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, clock, job_interval_field
 from daemons.models import JobAction, StatusLevel
 from daemons.quiet_hours import QUIET_HOURS
+from daemons.threads import in_thread
 from jobs.models import Job, JobStatus
 from jobs.queries import live_job_ids, live_job_types
 from jobs.services import fail_lost_job

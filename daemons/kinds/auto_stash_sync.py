@@ -6,9 +6,10 @@ watches it. It never starts a second sync while one is pending or running, whoev
 watches it instead.
 """
 
-from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
+from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, job_interval_field
 from daemons.models import StatusLevel
 from daemons.quiet_hours import QUIET_HOURS
+from daemons.threads import in_thread
 from jobs.models import Job, JobStatus
 from jobs.queries import oldest_live_job
 from orchestrator.typed import Schema

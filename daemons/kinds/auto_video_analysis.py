@@ -12,9 +12,10 @@ another. It needs only the mirror, never Stash itself.
 
 import math
 
-from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
+from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, job_interval_field
 from daemons.models import StatusLevel
 from daemons.quiet_hours import QUIET_HOURS
+from daemons.threads import in_thread
 from jobs.models import Job, JobStatus
 from jobs.types.analysis import held_scene_ids
 from orchestrator import wakeups

@@ -11,9 +11,10 @@ tries again later; logins themselves are rationed by stash.downloads.login so we
 from django.db import transaction
 
 from daemons import services
-from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, in_thread, job_interval_field
+from daemons.base import HEARTBEAT_INTERVAL, POLL_SECONDS, BaseDaemon, job_interval_field
 from daemons.models import JobAction, StatusLevel
 from daemons.quiet_hours import QUIET_HOURS
+from daemons.threads import in_thread
 from jobs.models import Job, JobStatus
 from jobs.queries import oldest_live_job
 from jobs.types.process_downloads import start_scan
