@@ -142,6 +142,42 @@ def test_a_missing_source_is_reported_and_nothing_is_created(tmp_path, library):
     assert files_under(library) == []
 
 
+@pytest.mark.parametrize("mode", ["hardlink", "copy"])
+def test_a_source_swapped_for_a_symlink_after_its_check_is_refused(source, library, tmp_path, mode):
+    # The race confined_source() alone leaves open: checked as a real file, then replaced by a link to a
+    # file outside the torrent before the placement reads it.
+    secret = tmp_path / "secret.txt"
+    secret.write_text("not for the library")
+    source.unlink()
+    source.symlink_to(secret)
+    with pytest.raises(PlacementError, match="symbolic link"):
+        place(source, library, ["movie.mkv"], mode=mode)
+    assert files_under(library) == []
+
+
+@pytest.mark.parametrize("mode", ["hardlink", "copy"])
+def test_a_folder_swapped_for_a_symlink_after_the_check_is_refused(source, library, tmp_path, mode):
+    # A folder on the way replaced by a link to a folder elsewhere that holds a file of the same name: the
+    # file opened is not the checked path, whatever its name says.
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / "movie.mkv").write_text("someone else's file")
+    downloads = source.parent
+    downloads.rename(tmp_path / "moved-away")
+    downloads.symlink_to(elsewhere)
+    with pytest.raises(PlacementError, match="changed while it was placed"):
+        place(source, library, ["movie.mkv"], mode=mode)
+    assert files_under(library) == []
+
+
+def test_a_fifo_is_not_placed(tmp_path, library):
+    fifo = tmp_path / "pipe.mkv"
+    os.mkfifo(fifo)
+    with pytest.raises(PlacementError, match="not a regular file"):
+        place(fifo, library, ["pipe.mkv"], mode="copy")
+    assert files_under(library) == []
+
+
 def test_across_file_systems_a_hard_link_becomes_a_copy(source, tmpfs):
     library = tmpfs.mount("size=1m")
     placed = place(source, library, ["Movie", "movie.mkv"], mode="hardlink")
