@@ -16,7 +16,7 @@ from jobs.models import Job, JobStatus
 from stash.downloads.models import FileStatus, HandledDownload
 from stash.models import Performer, Scene, SceneFile, Tag
 from stash.plans.models import AnalysisPlan, ChangeAction, ChangeField, PlanChange
-from tests.conftest import ROOT
+from tests.conftest import ROOT, start_daphne, wait_for
 from tests.orchestrator.test_browser import CHROMIUM, CHROMIUM_ARGS
 
 pytestmark = [pytest.mark.browser, pytest.mark.processes]
@@ -176,17 +176,35 @@ def test_no_page_is_wider_than_the_screen(daphne_server, library, chromium, view
     page.goto(daphne_server + "/login/")
     too_wide = {"/login/": overflow(page)} if overflow(page) > 0 else {}
     log_in(page, daphne_server)
+    template_text = []  # a template comment or tag that reached the page as text
     for path in pages(library):
         page.goto(daphne_server + path)
         page.wait_for_load_state("load")
         extra = overflow(page)
         if extra > 0:
             too_wide[path] = extra
+        text = page.inner_text("body")
+        if any(mark in text for mark in ("{#", "#}", "{%", "%}")):
+            template_text.append(path)
     assert too_wide == {}, f"pages wider than {viewport['width']} px (by how many px): {too_wide}"
+    assert template_text == [], f"template syntax shown as text on {template_text}"
     context.close()
 
 
-def test_the_nav_is_usable_on_a_phone_and_screenshots_are_saved(daphne_server, library, chromium):
+@pytest.fixture
+def covered_server(processes, library, stash_emulator, demo_clips):
+    """A daphne whose Stash is the emulator, the mirror's scenes naming covers it makes from the demo
+    clips (real frames): the Scenes screenshots show thumbnails, fetched through the cover proxy."""
+    clips = sorted(demo_clips.iterdir())
+    for pk in range(1, 6):
+        stash_emulator.store.scenes[pk].has_cover = True
+        stash_emulator.store.scenes[pk].files[0].path = str(clips[pk % len(clips)])
+        Scene.objects.filter(pk=pk).update(screenshot_url=f"{stash_emulator.url}/scene/{pk}/screenshot?t=1")
+    return start_daphne(processes, env={**processes.env, "STASH_URL": stash_emulator.url})
+
+
+def test_the_nav_is_usable_on_a_phone_and_screenshots_are_saved(covered_server, library, chromium):
+    daphne_server = covered_server
     SHOTS.mkdir(parents=True, exist_ok=True)
     shots = {
         "daemons": "/daemons/",
@@ -202,6 +220,20 @@ def test_the_nav_is_usable_on_a_phone_and_screenshots_are_saved(daphne_server, l
         for name, path in shots.items():
             page.goto(daphne_server + path)
             page.wait_for_load_state("load")
+            if name == "scenes":  # the covers are real images, not placeholders
+                covers = page.locator("img.cover")
+                assert covers.count() == 5
+                # Polled from here: the page's CSP forbids the string evaluation wait_for_function uses.
+                wait_for(
+                    lambda covers=covers: all(
+                        covers.nth(i).evaluate("i => i.complete && i.naturalWidth > 0") for i in range(5)
+                    ),
+                    timeout=30,
+                    message="the covers to load",
+                )
+                # Shown at their size, not squeezed out by a table short of room.
+                boxes = [covers.nth(i).bounding_box() for i in range(5)]
+                assert all(round(b["width"]) == 96 and round(b["height"]) == 54 for b in boxes), (label, boxes)
             page.screenshot(path=str(SHOTS / f"{name}-{label}.png"), full_page=True)
         if label == "phone":
             # Every nav link is reachable: shown, or behind the menu button.
