@@ -8,6 +8,7 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402  (needs Django set up first)
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 
+from orchestrator.heap import freeze_startup_objects  # noqa: E402
 from orchestrator.routing import websocket_urlpatterns  # noqa: E402
 from orchestrator.static_files import SafeStaticFilesHandler  # noqa: E402
 from orchestrator.ws_origin import SameOriginValidator  # noqa: E402
@@ -19,3 +20,5 @@ application = ProtocolTypeRouter(
         "websocket": SameOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
+# Everything above lives as long as the server: out of the garbage collector's full passes (heap.py).
+freeze_startup_objects()

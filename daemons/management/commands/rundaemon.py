@@ -10,6 +10,7 @@ from daemons.registry import get_kind
 from daemons.services import unknown_daemon_message
 from orchestrator.dbcheck import require_database
 from orchestrator.dbtag import tag_connection
+from orchestrator.heap import freeze_startup_objects
 from orchestrator.live.publisher import flush
 from orchestrator.threadpool import exit_by_deadline, exit_without_stragglers
 
@@ -49,6 +50,7 @@ class Command(BaseCommand):
             return
         host = DaemonHost(name)
         host.on_stop_signal = exit_by_deadline
+        freeze_startup_objects()  # short garbage collections from here on (orchestrator/heap.py)
         code = asyncio.run(host.serve())
         flush(2.0)
         exit_without_stragglers(code)

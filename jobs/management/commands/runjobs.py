@@ -6,6 +6,7 @@ from django.core.management.base import BaseCommand, CommandError
 from jobs.runner import Worker
 from orchestrator.dbcheck import require_database
 from orchestrator.dbtag import tag_connection
+from orchestrator.heap import freeze_startup_objects
 from orchestrator.live.publisher import flush
 from orchestrator.threadpool import exit_by_deadline, exit_without_stragglers
 
@@ -45,6 +46,7 @@ class Command(BaseCommand):
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)
+        freeze_startup_objects()  # short garbage collections from here on (orchestrator/heap.py)
         worker.run()
         # Live pushes of the jobs it just ended still go out; then no thread still in a call (a Stash
         # request in a library's own pool) holds up the exit.

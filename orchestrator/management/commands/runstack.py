@@ -11,7 +11,6 @@ for the garbage collector), so the memory they share is counted once.
 """
 
 import fcntl
-import gc
 import json
 import logging
 import os
@@ -28,6 +27,7 @@ from django.db import connections
 from orchestrator import dbcheck
 from orchestrator.embedded_redis import EmbeddedRedis, EmbeddedRedisError, public_url
 from orchestrator.envtools import env_number, env_str
+from orchestrator.heap import freeze_startup_objects
 from orchestrator.settings import redis_host
 from orchestrator.supervisor import Program, Supervisor, set_title, tag_log_lines
 
@@ -268,8 +268,7 @@ def _warm_up():
             get_template(str(path.relative_to(Path(settings.BASE_DIR) / "templates")))
         except Exception:  # a broken template is the web process's error to report, not the supervisor's
             pass
-    gc.collect()
-    gc.freeze()
+    freeze_startup_objects()
 
 
 def _serve_web(bind: str, port: int) -> int:
