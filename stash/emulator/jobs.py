@@ -7,12 +7,18 @@ STOPPING and becomes CANCELLED when its task notices, within one tick. An ended 
 stays findable only while it is among the last 10 ended. Ids count from 1 and start again at 1 after a
 restart, which also forgets the queue, the history and the running job.
 
-Subscribers (`jobsSubscribe`, served by websocket.py) hear of a job as Stash's manager tells them:
-ADD when it is queued; UPDATE at once when its status becomes RUNNING or STOPPING; UPDATE for progress
-and sub-task changes, throttled per job (at most one per UPDATE_THROTTLE_SECONDS, the latest state sent
-when the window closes); REMOVE when it leaves the queue
-ended, carrying its final status (Stash sends no UPDATE for FINISHED/FAILED/CANCELLED). A new subscriber
-is not told the current queue, and a restart drops every subscription (Stash's sockets die with it).
+Subscribers (`jobsSubscribe`, served by websocket.py) hear of a job as Stash's manager tells them
+(checked against stashapp/stash pkg/job/manager.go and job.go, commit cf3489efd):
+- ADD when it is queued;
+- UPDATE at once when it starts RUNNING; a stop (STOPPING) is *not* sent by itself: cancel() only sets
+  the status, which the job's next progress UPDATE carries;
+- UPDATE for progress and sub-task changes, throttled per job (at most one per UPDATE_THROTTLE_SECONDS,
+  the latest state sent when the window closes);
+- REMOVE when it leaves the queue ended, carrying its final status. The throttle's pending send is not
+  called off at the end: Stash skips it for FINISHED and CANCELLED jobs but not for FAILED ones, so a job
+  that fails within a window of its last progress is followed by an UPDATE (FAILED) *after* its REMOVE.
+A new subscriber is not told the current queue, and a restart drops every subscription (Stash's sockets
+die with it).
 """
 
 import queue as queues
@@ -33,12 +39,9 @@ GRAVEYARD_SIZE = 10
 TICK_SECONDS = 0.05
 COUNTING_SECONDS = 0.3  # at most this long (a tenth of the run) with progress null, as Stash while counting
 ADD, UPDATE, REMOVE = "ADD", "UPDATE", "REMOVE"
-# Stash's manager throttles progress notifications (pkg/job: `updateThrottleLimit`, 100 ms): a change less
-# than this after the job's last notified one is not sent at once; one pending send goes out when the
-# window closes, with the state then, so the latest progress is never held back for long. This is our
-# reading of Stash's source, from memory (not checked against a checkout here): if Stash in fact drops
-# changes inside the window, the only difference a client sees is a later last-progress UPDATE. Status
-# changes (RUNNING, STOPPING) are sent at once; the final state comes with REMOVE.
+# Stash's manager throttles progress notifications (pkg/job/manager.go: `defaultThrottleLimit`, 100 ms,
+# in `updater.updateProgress`): a change less than this after the job's last notified one is not sent at
+# once; one timer sends the state then current when the window closes.
 UPDATE_THROTTLE_SECONDS = 0.1
 
 
@@ -112,8 +115,7 @@ class JobQueue:
                 job.end_time = self.store.now_nano()
                 self._bury(job)
             elif job.status == RUNNING:
-                job.status = STOPPING
-                self._notify(UPDATE, job)
+                job.status = STOPPING  # told to subscribers only by the job's next progress UPDATE
                 self.wakeup.notify_all()
 
     def restart(self):
@@ -195,13 +197,13 @@ class JobQueue:
             if job.pending is not timer:
                 return
             job.pending = None
-            if job in self.queue and job.status in (RUNNING, STOPPING) and job.epoch == self.epoch:
+            # Stash's notifyJobUpdate skips FINISHED and CANCELLED jobs only: a FAILED one is sent, after
+            # its REMOVE. A restart has dropped the subscriptions that could hear of an older epoch.
+            if job.status not in (FINISHED, CANCELLED) and job.epoch == self.epoch:
                 self._notify(UPDATE, job)
 
     def _bury(self, job: Job):
-        if job.pending is not None:  # its end is sent with REMOVE
-            job.pending.cancel()
-            job.pending = None
+        # A pending throttled send stays armed, as in Stash (see _send_pending).
         job.sub_tasks = []
         if job in self.queue:
             self.queue.remove(job)
