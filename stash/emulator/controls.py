@@ -7,7 +7,8 @@ log. The controls:
 - `durations` {scan_seconds, generate_seconds}: how long the next jobs run.
 - `fail-next-job` {error, at}: the next job to start ends FAILED with `error` after `at` (0-1) of its run.
 - `fail-generation` {scene_ids}: generation "errors" for these scenes; the job still FINISHES.
-- `subscriptions` {refuse: bool}: refuse WebSocket upgrades from now on (true), or serve them (false).
+- `subscriptions` {refuse: bool, legacy_only?: bool}: refuse WebSocket upgrades from now on (true), or
+  serve them (false); with legacy_only, speak only the older graphql-ws protocol (older Stash builds).
 - `drop-subscriptions`: cut every open jobsSubscribe socket (no close frame), as a network cut does.
 - `restart`: Stash restarted: the queue, the history and the running job are gone, ids count from 1;
   the subscription sockets are cut.
@@ -57,9 +58,15 @@ def _fail_generation(store, body):
 def _subscriptions(store, body):
     if not isinstance(body.get("refuse"), bool):
         raise ValueError("refuse must be true or false")
+    legacy = body.get("legacy_only", store.knobs.legacy_subscriptions_only)
+    if not isinstance(legacy, bool):
+        raise ValueError("legacy_only must be true or false")
     with store.lock:
-        store.knobs = replace(store.knobs, refuse_subscriptions=body["refuse"])
-    return {"refuse_subscriptions": store.knobs.refuse_subscriptions}
+        store.knobs = replace(store.knobs, refuse_subscriptions=body["refuse"], legacy_subscriptions_only=legacy)
+    return {
+        "refuse_subscriptions": store.knobs.refuse_subscriptions,
+        "legacy_subscriptions_only": store.knobs.legacy_subscriptions_only,
+    }
 
 
 def _drop_subscriptions(store, body):

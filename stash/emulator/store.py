@@ -34,6 +34,7 @@ class Knobs:
     fail_next_job_at: float = 0.5  # how far (0-1) that job gets first
     failing_generation: frozenset = frozenset()  # scene ids whose generation "errors" (job still finishes)
     refuse_subscriptions: bool = False  # WebSocket upgrades on /graphql answered 400 (no subscriptions)
+    legacy_subscriptions_only: bool = False  # speak graphql-ws only, as Stash builds on an older gqlgen did
 
 
 class Store:
@@ -291,6 +292,7 @@ class Store:
                     "fail_next_job": self.knobs.fail_next_job,
                     "failing_generation": sorted(self.knobs.failing_generation),
                     "refuse_subscriptions": self.knobs.refuse_subscriptions,
+                    "legacy_subscriptions_only": self.knobs.legacy_subscriptions_only,
                 },
                 "jobs": self.jobs.summary(),
                 "log": list(self.log)[-50:],

@@ -6,8 +6,10 @@ Both of gqlgen's transports (github.com/99designs/gqlgen graphql/handler/transpo
   closes the socket with its code (4400 bad message, 4401 subscribe before the ack, 4403 refused
   connection_init, 4409 a duplicate id).
 - `graphql-ws` (the older one, also chosen when the client names no subprotocol, as gqlgen does):
-  connection_init → connection_ack + ka; start → data … complete, or error; stop ends one;
-  connection_error then close for a refused init; connection_terminate closes.
+  connection_init → connection_ack + ka, then a ka every KEEPALIVE_SECONDS (Stash sets gqlgen's
+  KeepAlivePingInterval to 10 s, internal/api/server.go; graphql-transport-ws gets no keep-alive from
+  it); start → data … complete, or error; stop ends one; connection_error then close for a refused
+  init; connection_terminate closes.
 The messages of one socket are handled in order, here and in gqlgen, so a ping sent after a subscribe
 is answered once the subscription is registered (here certainly; in gqlgen the registering resolver
 runs on a goroutine of its own).
@@ -35,28 +37,35 @@ log = logging.getLogger(__name__)
 TRANSPORT_WS = "graphql-transport-ws"
 LEGACY_WS = "graphql-ws"
 _STOP = object()  # put in a subscription's queue to end its pump
+KEEPALIVE_SECONDS = 10.0  # Stash's KeepAlivePingInterval (graphql-ws only)
 
 
 def is_upgrade(headers) -> bool:
     return (headers.get("Upgrade") or "").lower() == "websocket"
 
 
-def _select(protocol, offered):
-    """The first subprotocol the client offers that Stash speaks; none offered: graphql-ws, as gqlgen."""
+def _selector(store):
+    """Stash's subprotocol choice: the first the client offers that it speaks (graphql-ws only, for an
+    older build); none offered: graphql-ws, as gqlgen."""
+    spoken = (LEGACY_WS,) if store.knobs.legacy_subscriptions_only else (TRANSPORT_WS, LEGACY_WS)
+    return lambda protocol, offered: _select(spoken, offered)
+
+
+def _select(spoken, offered):
     for name in offered:
-        if name in (TRANSPORT_WS, LEGACY_WS):
+        if name in spoken:
             return name
     if offered:
         from websockets.exceptions import NegotiationError
 
-        raise NegotiationError(f"unsupported subprotocol; expected {TRANSPORT_WS} or {LEGACY_WS}")
+        raise NegotiationError(f"unsupported subprotocol; expected {' or '.join(spoken)}")
     return None
 
 
 def serve(handler, store, key_in_request: bool):
     """Upgrade the handler's request and serve the socket until it closes (runs on the handler's thread)."""
     handler.close_connection = True
-    protocol = ServerProtocol(subprotocols=[TRANSPORT_WS, LEGACY_WS], select_subprotocol=_select, logger=log)
+    protocol = ServerProtocol(subprotocols=[TRANSPORT_WS, LEGACY_WS], select_subprotocol=_selector(store), logger=log)
     # http.server has read the request already: hand the protocol the same bytes, so that it parses
     # the handshake itself and moves on to frames.
     head = f"GET {handler.path} HTTP/1.1\r\n" + "".join(f"{k}: {v}\r\n" for k, v in handler.headers.items())
@@ -86,6 +95,7 @@ class _Connection:
         self.context = executor.Context(store, handler._base_url())
         self.lock = threading.Lock()  # the protocol object and socket writes are shared with the pumps
         self.subscriptions: dict[str, object] = {}
+        self.ended = threading.Event()
 
     # --- plumbing ------------------------------------------------------------------------------
 
@@ -124,6 +134,7 @@ class _Connection:
             pass
 
     def end(self):
+        self.ended.set()
         for events in list(self.subscriptions.values()):
             self.store.jobs.unsubscribe(events)
             events.put(_STOP)
@@ -189,6 +200,11 @@ class _Connection:
         self.acked = True
         self.send({"type": "connection_ack"})
         if self.legacy:
+            self.send({"type": "ka"})
+            threading.Thread(target=self.keep_alive, name="stash-emulator-ws-ka", daemon=True).start()
+
+    def keep_alive(self):
+        while not self.ended.wait(KEEPALIVE_SECONDS):
             self.send({"type": "ka"})
 
     def start(self, message: dict):

@@ -10,6 +10,7 @@ import pytest
 from stash.connection.client import StashClient
 from stash.connection.follow import Follow, StashJobLost, StashJobStopped, follow_stash_job, identify
 from stash.connection.subscription import OPEN, JobEvents
+from stash.emulator import websocket as emulator_websocket
 from tests.conftest import wait_for
 
 # Polls so rare that a test finishing in seconds proves it did not wait for one.
@@ -67,6 +68,20 @@ def test_events_bring_progress_and_the_end_without_polling(stash_emulator, clien
     assert time.monotonic() - began < 60  # far from the 120 s poll
     percents = [p for p, _ in follower.reports if p is not None]
     assert len(set(percents)) >= 4 and percents[-1] == 100.0
+
+
+def test_events_over_the_older_graphql_ws_protocol_with_its_keep_alives(stash_emulator, client, monkeypatch):
+    # An older Stash speaks only graphql-ws and sends a ka every interval (10 s; here every 50 ms): the
+    # follower still gets its events (no poll is due for 120 s) and ignores the keep-alives.
+    monkeypatch.setattr(emulator_websocket, "KEEPALIVE_SECONDS", 0.05)
+    stash_emulator.control("subscriptions", {"refuse": False, "legacy_only": True})
+    job_id = start_generate(stash_emulator, client, 2.0)
+    began = time.monotonic()
+    follower = Follower(client, job_id, Follow(**NO_POLLS)).wait()
+    assert follower.error is None, follower.error
+    assert follower.result["status"] == "FINISHED"
+    assert time.monotonic() - began < 60
+    assert len({p for p, _ in follower.reports if p is not None}) >= 4
 
 
 def test_a_refused_subscription_falls_back_to_polling(stash_emulator, client):

@@ -5,6 +5,7 @@ semantics, the update throttle, and sockets cut by a restart."""
 import contextlib
 import json
 import time
+from dataclasses import replace
 from types import SimpleNamespace
 
 import pytest
@@ -13,7 +14,7 @@ from websockets.exceptions import ConnectionClosed, InvalidStatus
 from websockets.sync.client import connect
 
 from stash.connection.documents import JOBS_SUBSCRIBE
-from stash.emulator import EmulatorServer, Store, seed_library
+from stash.emulator import EmulatorServer, Store, seed_library, websocket
 from stash.emulator.jobs import UPDATE_THROTTLE_SECONDS
 
 SUBSCRIBE = {"query": JOBS_SUBSCRIBE, "operationName": "JobsSubscribe", "variables": {}}
@@ -163,6 +164,25 @@ def test_the_older_graphql_ws_protocol_start_data_stop(emulator):
         assert events[0]["type"] == "ADD" and events[-1]["type"] == "REMOVE"
         send(ws, id="7", type="stop")
         assert recv(ws) == {"type": "complete", "id": "7"}
+
+
+def test_graphql_ws_gets_a_keep_alive_every_interval_and_transport_ws_none(emulator, monkeypatch):
+    # Stash's gqlgen transport: KeepAlivePingInterval 10 s, which only graphql-ws uses (a ka message).
+    monkeypatch.setattr(websocket, "KEEPALIVE_SECONDS", 0.2)
+    with socket(emulator, "graphql-ws") as ws:
+        send(ws, type="connection_init", payload={})
+        assert [recv(ws) for _ in range(4)] == [{"type": "connection_ack"}] + [{"type": "ka"}] * 3
+    with socket(emulator, "graphql-transport-ws") as ws:
+        send(ws, type="connection_init", payload={})
+        assert recv(ws) == {"type": "connection_ack"}
+        with pytest.raises(TimeoutError):
+            recv(ws, timeout=0.7)
+
+
+def test_an_older_stash_speaks_graphql_ws_only(emulator):
+    emulator.store.knobs = replace(emulator.store.knobs, legacy_subscriptions_only=True)
+    with socket(emulator, "graphql-transport-ws", "graphql-ws") as ws:
+        assert ws.subprotocol == "graphql-ws"
 
 
 def test_a_client_naming_no_subprotocol_gets_graphql_ws_as_from_gqlgen(emulator):
