@@ -15,6 +15,7 @@ from django.conf import settings
 from django.db import connections, transaction
 from django.utils import timezone
 
+from health import live
 from health.checks import ERROR, OK, Result, error, get_check
 from health.models import CheckState, HealthCheck
 from orchestrator import notify
@@ -69,7 +70,7 @@ def record(name: str, result: Result, duration_ms: int) -> HealthCheck:
     now = timezone.now()
     with transaction.atomic():
         row, _ = HealthCheck.objects.select_for_update().get_or_create(name=name)
-        before = row.state
+        before, before_reason = row.state, row.reason
         if result.state != before:
             row.since = now
         if result.state == OK:
@@ -88,6 +89,8 @@ def record(name: str, result: Result, duration_ms: int) -> HealthCheck:
         row.save()
         if event:
             _notify(event, name, row)
+        if ERROR in (before, result.state) and (before, before_reason) != (result.state, result.reason):
+            live.banner_changed()
     if result.state != before and before != CheckState.UNKNOWN:
         log = logger.warning if result.state != OK else logger.info
         log("Health check %s: %s → %s: %s", name, before, result.state, result.reason)

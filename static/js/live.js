@@ -466,6 +466,12 @@
     });
   }
 
+  function patchHealth(payload) {
+    // The banner of failing health checks (health/live.py): empty when every check is fine.
+    const slot = document.querySelector("[data-health-slot]");
+    if (slot && slot.innerHTML !== payload.html.banner) slot.innerHTML = payload.html.banner;
+  }
+
   function apply(payload) {
     switch (payload.type) {
       case "daemon":
@@ -482,6 +488,8 @@
         return patchPlanChanges(payload);
       case "download":
         return patchDownload(payload);
+      case "health":
+        return patchHealth(payload);
     }
   }
 

@@ -129,3 +129,25 @@ def test_the_banner_appears_and_clears_in_chromium(stash_emulator, daphne_server
     expect(page.locator("[data-health-banner]")).to_have_count(0)
     page.goto(daphne_server + "/jobs/")
     expect(page.locator("[data-health-banner]")).to_have_count(0)
+
+
+@pytest.mark.browser
+@pytest.mark.processes
+def test_the_banner_follows_the_checks_live_on_an_open_page(stash_emulator, daphne_server, user, page):
+    # No reload: the stored result is pushed to every signed-in page (health/live.py).
+    log_in(page, daphne_server)
+    assert run_check("stash").state == CheckState.OK
+    page.goto(daphne_server + "/jobs/")
+    expect(page.locator("body")).to_have_attribute("data-live-state", "connected")
+    expect(page.locator("[data-health-banner]")).to_have_count(0)
+
+    stash_emulator.server.stop()
+    assert run_check("stash").state == CheckState.ERROR
+    banner = page.locator("[data-health-banner]")
+    expect(banner).to_contain_text("1 health check failing", timeout=5000)
+    expect(banner).to_contain_text("Cannot reach Stash")
+
+    restart(stash_emulator)
+    assert run_check("stash").state == CheckState.OK
+    expect(page.locator("[data-health-banner]")).to_have_count(0, timeout=5000)
+    assert page.url.endswith("/jobs/")  # the same page all along
