@@ -109,6 +109,7 @@ def _pg_row_maker(model):
 
     A column the row lacks takes the field's default (auto_now fields always now); the default is made
     once per call, as COPY serialises each value at once and nothing can change a shared one."""
+    import orjson
     from psycopg.types.json import Jsonb
 
     now = timezone.now()
@@ -129,7 +130,8 @@ def _pg_row_maker(model):
                 values.insert(i, value)
             for i in json_positions:
                 if values[i] is not None:
-                    values[i] = Jsonb(values[i])
+                    # orjson: psycopg's default, the standard json module, was a tenth of the writer's time.
+                    values[i] = Jsonb(values[i], dumps=orjson.dumps)
             return tuple(values)
 
         return as_tuple
