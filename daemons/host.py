@@ -342,7 +342,12 @@ class DaemonHost:
         logger.info("Host %s:%s for daemon %s stopped", self.hostname, self.pid, self.name)
 
     async def _log(self, level: str, message: str):
-        await db(services.add_log)(self._handle, level, message)
+        """A line of the daemon's log from its host, fenced like the loop's: only while this host holds
+        the lease (a host frozen past it and resumed writes nothing of its own either)."""
+        try:
+            await db(services.add_log)(self._handle, level, message, self.token)
+        except services.LeaseLost:
+            logger.warning("Daemon %s: lease lost; not logged: %s", self.name, message)
 
 
 # Three crashes in a row without a healthy minute between them: the message says "crash-looping".

@@ -45,3 +45,18 @@ def test_with_the_lease_statuses_and_launches_go_through(daemon):
     job = async_to_sync(subject.launch_job)("test", {"steps": 1}, reason="r")
     assert Daemon.objects.get(pk=daemon.pk).current_status == "Checking"
     assert list(DaemonJobHistory.objects.values_list("job_uuid", "action")) == [(job.pk, "LAUNCHED")]
+
+
+def test_the_hosts_own_log_lines_are_fenced_too(daemon):
+    # "Daemon started", "Configuration updated", "Daemon crashed" … come from the host, not the loop: a host
+    # that lost its lease writes none of them (it says so on its process log instead).
+    from daemons.host import DaemonHost
+
+    host = DaemonHost(daemon.name)
+    async_to_sync(host._load)()
+    Daemon.objects.filter(pk=daemon.pk).update(lease_owner="another-host")
+    async_to_sync(host._log)("INFO", "Daemon started on a frozen host")
+    assert not DaemonLog.objects.exists()
+    Daemon.objects.filter(pk=daemon.pk).update(lease_owner=host.token)
+    async_to_sync(host._log)("INFO", "Daemon started")
+    assert list(DaemonLog.objects.values_list("message", flat=True)) == ["Daemon started"]
