@@ -47,7 +47,21 @@ def create_job(
 ) -> Job:
     """Validate and enqueue a job; a worker picks it up. Raises JobError on bad input. `created_by` names
     the daemon that launched it, `requested_by` the account that asked for it (a page or the API)."""
-    clean = validate_job_request(job_type, parameters)
+    return enqueue_validated(
+        job_type,
+        validate_job_request(job_type, parameters),
+        created_by=created_by,
+        requested_by=requested_by,
+        parent=parent,
+        retry_of=retry_of,
+    )
+
+
+def enqueue_validated(
+    job_type: str, clean: dict, *, created_by: str = "", requested_by: str = "", parent=None, retry_of=None
+) -> Job:
+    """Enqueue a job whose parameters validate_job_request() already cleaned: for a caller that must not
+    validate inside its transaction (a check may ask Stash, and a held row lock must not wait on it)."""
     return Job.objects.create(
         type=job_type,
         parameters=clean,

@@ -17,7 +17,7 @@ from daemons.quiet_hours import QUIET_HOURS
 from daemons.threads import in_thread
 from jobs.models import Job, JobStatus
 from jobs.queries import oldest_live_job
-from jobs.types.process_downloads import start_scan
+from jobs.types.process_downloads import plan_scan, start_scan
 from orchestrator.backoff import Backoff
 from orchestrator.paths import qbittorrent_settings_path
 from orchestrator.typed import Schema
@@ -33,10 +33,15 @@ SCAN_REASON = "Scan new content after processing downloads"
 
 
 def _start_scan(daemon, lease: str | None):
-    """Launch the scan of the new files' folders with its LAUNCHED row, only while the lease holds."""
+    """Launch the scan of the new files' folders with its LAUNCHED row, only while the lease holds. The
+    scan's paths are checked (with Stash) before the daemon's row is locked: a lock held across a network
+    call would hold up the standby, and PostgreSQL ends a host's transaction idle past the lease."""
+    plan = plan_scan()
+    if plan is None:
+        return None
     with transaction.atomic():
         services.hold_lease(daemon.pk, lease)
-        scan = start_scan(created_by=daemon.name)
+        scan = start_scan(created_by=daemon.name, plan=plan)
         if scan is not None:
             services.add_job_history(daemon, scan, JobAction.LAUNCHED, SCAN_REASON)
     return scan

@@ -27,29 +27,39 @@ def run(ctx, params: dict) -> dict:
     return result
 
 
-def start_scan(*, created_by: str = "", parent=None):
+def plan_scan():
+    """What start_scan would claim and the scan's validated parameters, or None when there is nothing to
+    scan. The validation may ask Stash (is every folder in its library?), so callers that lock a row
+    for the launch plan first, outside their transaction."""
+    from jobs.services import validate_job_request
+    from stash.downloads.scanning import folders_of, unscanned
+
+    rows = list(unscanned().values_list("pk", "destination_path"))
+    folders = folders_of([path for _, path in rows]) if rows else []
+    if not folders:
+        return None
+    return [pk for pk, _ in rows], validate_job_request("stash_scan", {"paths": folders})
+
+
+def start_scan(*, created_by: str = "", parent=None, plan=None):
     """Create a stash_scan of the folders of placed files that no scan covers yet, and mark those files
-    covered by it, in one transaction; None when there is nothing to scan.
+    covered by it, in one transaction; None when there is nothing to scan. `plan`: plan_scan()'s answer,
+    when the caller made it beforehand.
 
     The rows are claimed with a compare-and-set on `scan_job_id IS NULL`: when two callers race (the daemon
     and a "Process now" job), the one that claims nothing rolls back its scan job, so no folder is scanned
     twice for the same files. The paths are local; the stash_scan job translates them to Stash's view
     (Stash path mappings plus the library's "as Stash sees it" folder)."""
-    from jobs.services import create_job
+    from jobs.services import enqueue_validated
     from stash.downloads.models import HandledDownload
-    from stash.downloads.scanning import folders_of, unscanned
 
-    rows = list(unscanned().values_list("pk", "destination_path"))
-    if not rows:
+    plan = plan if plan is not None else plan_scan()
+    if plan is None:
         return None
-    folders = folders_of([path for _, path in rows])
-    if not folders:
-        return None
+    pks, clean = plan
     with transaction.atomic():
-        job = create_job("stash_scan", {"paths": folders}, created_by=created_by, parent=parent)
-        claimed = HandledDownload.objects.filter(pk__in=[pk for pk, _ in rows], scan_job_id__isnull=True).update(
-            scan_job_id=job.pk
-        )
+        job = enqueue_validated("stash_scan", clean, created_by=created_by, parent=parent)
+        claimed = HandledDownload.objects.filter(pk__in=pks, scan_job_id__isnull=True).update(scan_job_id=job.pk)
         if not claimed:
             transaction.set_rollback(True)
             return None

@@ -60,3 +60,33 @@ def test_the_hosts_own_log_lines_are_fenced_too(daemon):
     Daemon.objects.filter(pk=daemon.pk).update(lease_owner=host.token)
     async_to_sync(host._log)("INFO", "Daemon started")
     assert list(DaemonLog.objects.values_list("message", flat=True)) == ["Daemon started"]
+
+
+def test_the_download_daemon_asks_stash_about_its_scan_before_locking_its_row(daemon, monkeypatch):
+    # The scan's paths are checked with Stash (up to 8 s); done inside the fenced transaction, the lock on
+    # the Daemon row would be held across that call, and PostgreSQL ends a host's transaction left idle
+    # past the lease (orchestrator/dbtag.py).
+    from django.db import connection
+
+    from daemons.kinds import download_processor
+    from stash.connection import scan_scope
+    from stash.downloads.models import FileStatus, HandledDownload
+
+    HandledDownload.objects.create(
+        torrent_hash="ab" * 20,
+        torrent_name="T",
+        relative_path="T/a.mkv",
+        source_path="/downloads/T/a.mkv",
+        destination_path="/media/library/T/a.mkv",
+        status=FileStatus.PLACED,
+        method="hardlink",
+    )
+    asked_in_transaction = []
+    monkeypatch.setattr(
+        scan_scope, "quick_library_refusal", lambda paths: asked_in_transaction.append(connection.in_atomic_block) or ""
+    )
+    Daemon.objects.filter(pk=daemon.pk).update(lease_owner="ours")
+    scan = download_processor._start_scan(daemon, "ours")
+    assert scan is not None and scan.type == "stash_scan" and scan.parameters["paths"] == ["/media/library/T"]
+    assert asked_in_transaction == [False]
+    assert DaemonJobHistory.objects.filter(job_uuid=scan.pk, action="LAUNCHED").exists()
