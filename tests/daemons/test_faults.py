@@ -62,17 +62,23 @@ def test_a_host_whose_connections_are_terminated_carries_on_within_seconds(proce
     assert time.monotonic() - began < 10
 
 
-def test_a_host_paused_past_its_lease_writes_nothing_once_resumed(processes):
-    # A host frozen (SIGSTOP) past its lease loses it to the standby; resumed, its loop's pending step
-    # comes due before its next control step: fencing must keep that step from writing or launching.
+def active_and_standby(processes, *, interval: float, control_poll: float):
+    """The test daemon running, logging every step, on a first host with a second one waiting as standby."""
     services.ensure_daemon_rows()
-    configure(interval_seconds=0.05, launch_jobs=False, log_every=1)
+    configure(interval_seconds=interval, launch_jobs=False, log_every=1)
     services.start(row())
-    env = {**processes.env, "DAEMON_CONTROL_POLL_SECONDS": "1.0"}
+    env = {**processes.env, "DAEMON_CONTROL_POLL_SECONDS": str(control_poll)}
     first = processes.manage("rundaemon", "test", env=env)
     wait_for(lambda: row().lease_pid == first.pid and row().current_status, timeout=30, message="first host active")
     second = processes.manage("rundaemon", "test", env=env)
     wait_for(lambda: "standby" in processes.output(second), timeout=30, message="second host on standby")
+    return first, second
+
+
+def test_a_host_paused_past_its_lease_writes_nothing_once_resumed(processes):
+    # A host frozen (SIGSTOP) past its lease loses it to the standby; resumed, its loop's pending step
+    # comes due before its next control step: fencing must keep that step from writing or launching.
+    first, second = active_and_standby(processes, interval=0.05, control_poll=1.0)
 
     os.kill(first.pid, signal.SIGSTOP)
     try:
@@ -121,14 +127,7 @@ def test_a_host_frozen_inside_a_fenced_write_does_not_block_the_takeover(process
 
     if connection.vendor != "postgresql":
         pytest.skip("the idle-in-transaction timeout is PostgreSQL's")
-    services.ensure_daemon_rows()
-    configure(interval_seconds=0.01, launch_jobs=False, log_every=1)
-    services.start(row())
-    env = {**processes.env, "DAEMON_CONTROL_POLL_SECONDS": "0.5"}
-    first = processes.manage("rundaemon", "test", env=env)
-    wait_for(lambda: row().lease_pid == first.pid and row().current_status, timeout=30, message="first host active")
-    second = processes.manage("rundaemon", "test", env=env)
-    wait_for(lambda: "standby" in processes.output(second), timeout=30, message="second host on standby")
+    first, second = active_and_standby(processes, interval=0.01, control_poll=0.5)
 
     freeze_inside_a_transaction(first.pid)
     logs_of_first = DaemonLog.objects.filter(message__contains=f"pid {first.pid}")

@@ -104,13 +104,17 @@ def test_the_admin_lists_check_results(admin_client):
 
 @pytest.mark.browser
 @pytest.mark.processes
-def test_the_banner_appears_and_clears_in_chromium(stash_emulator, daphne_server, user, page):
-
+def open_with_every_check_ok(page, daphne_server, path: str):
+    """Signed in, Stash's check ok, `path` open with its live socket up and no banner."""
     log_in(page, daphne_server)
     assert run_check("stash").state == CheckState.OK
-    page.goto(daphne_server + "/daemons/")
+    page.goto(daphne_server + path)
+    expect(page.locator("body")).to_have_attribute("data-live-state", "connected")
     expect(page.locator("[data-health-banner]")).to_have_count(0)
 
+
+def test_the_banner_appears_and_clears_in_chromium(stash_emulator, daphne_server, user, page):
+    open_with_every_check_ok(page, daphne_server, "/daemons/")
     stash_emulator.server.stop()
     assert run_check("stash").state == CheckState.ERROR
     page.goto(daphne_server + "/daemons/")
@@ -135,12 +139,7 @@ def test_the_banner_appears_and_clears_in_chromium(stash_emulator, daphne_server
 @pytest.mark.processes
 def test_the_banner_follows_the_checks_live_on_an_open_page(stash_emulator, daphne_server, user, page):
     # No reload: the stored result is pushed to every signed-in page (health/live.py).
-    log_in(page, daphne_server)
-    assert run_check("stash").state == CheckState.OK
-    page.goto(daphne_server + "/jobs/")
-    expect(page.locator("body")).to_have_attribute("data-live-state", "connected")
-    expect(page.locator("[data-health-banner]")).to_have_count(0)
-
+    open_with_every_check_ok(page, daphne_server, "/jobs/")
     stash_emulator.server.stop()
     assert run_check("stash").state == CheckState.ERROR
     banner = page.locator("[data-health-banner]")
