@@ -173,6 +173,8 @@ def chromium(monkeypatch):
 def test_no_page_is_wider_than_the_screen(daphne_server, library, chromium, viewport, scheme):
     context = chromium.new_context(viewport=viewport, color_scheme=scheme)
     page = context.new_page()
+    missing = []  # a stylesheet, script, image or icon that did not load (the favicon once)
+    page.on("console", lambda m: missing.append(f"{m.text} {m.location}") if "Failed to load" in m.text else None)
     page.goto(daphne_server + "/login/")
     too_wide = {"/login/": overflow(page)} if overflow(page) > 0 else {}
     log_in(page, daphne_server)
@@ -188,6 +190,7 @@ def test_no_page_is_wider_than_the_screen(daphne_server, library, chromium, view
             template_text.append(path)
     assert too_wide == {}, f"pages wider than {viewport['width']} px (by how many px): {too_wide}"
     assert template_text == [], f"template syntax shown as text on {template_text}"
+    assert missing == []
     context.close()
 
 

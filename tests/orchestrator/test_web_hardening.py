@@ -70,3 +70,8 @@ def test_static_paths_leaving_the_static_folders_are_not_found_without_a_traceba
     log = processes.output(processes.procs[-1])
     assert "Traceback" not in log, log
     assert raw_get(daphne_server, "/static/css/app.css") == 200  # the handler still serves
+
+
+def test_the_favicon_is_served_to_anyone(client):
+    response = client.get("/favicon.ico")
+    assert response.status_code == 301 and response["Location"].endswith("/static/img/favicon.svg")
