@@ -13,6 +13,7 @@ import hashlib
 import os
 import shutil
 import signal
+import socket
 import subprocess
 import time
 from pathlib import Path
@@ -30,6 +31,16 @@ def password_pbkdf2(password: str, salt: bytes | None = None) -> str:
     salt = salt or os.urandom(16)
     key = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, 100_000, dklen=64)
     return f"@ByteArray({base64.b64encode(salt).decode()}:{base64.b64encode(key).decode()})"
+
+
+class _ExitedEarly(RuntimeError):
+    pass
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
 
 
 class QBittorrent:
@@ -86,7 +97,21 @@ class QBittorrent:
         ]
         config.write_text("\n".join(lines))
 
-    def start(self, timeout: float = 20.0):
+    def start(self, timeout: float = 20.0, attempts: int = 3):
+        """Start it and wait for its WebUI. Its port was free when picked, but another process (a parallel
+        test worker) may take it before qBittorrent binds it; qBittorrent then exits 1 at start-up, and
+        it is started again on another free port."""
+        for attempt in range(1, attempts + 1):
+            try:
+                return self._start(timeout)
+            except _ExitedEarly:
+                if attempt == attempts:
+                    raise
+                self.port = _free_port()
+                self._write_config()
+        raise AssertionError("unreachable")
+
+    def _start(self, timeout: float):
         log = open(self.root / "qbittorrent.log", "ab")  # noqa: SIM115 - kept open for the process's life
         self.proc = subprocess.Popen(
             [BINARY, f"--profile={self.profile}", f"--webui-port={self.port}"],
@@ -98,7 +123,7 @@ class QBittorrent:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.proc.poll() is not None:
-                raise RuntimeError(f"qbittorrent-nox exited with {self.proc.returncode}: see {log.name}")
+                raise _ExitedEarly(f"qbittorrent-nox exited with {self.proc.returncode}: see {log.name}")
             try:
                 # An unauthenticated call: answers 403 once the WebUI listens (and counts no failed login).
                 requests.get(f"{self.url}/api/v2/app/version", timeout=2)
